@@ -1,0 +1,83 @@
+#include "apps/wireboxd/daemon.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "core/log.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/system_routes.h"
+#include "http/tls.h"
+#include "storage/migrations.h"
+#include "storage/sqlite.h"
+
+namespace wirebox {
+namespace fs = std::filesystem;
+
+struct Daemon::Impl {
+  Config config;
+  std::unique_ptr<storage::Database> db;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+};
+
+Daemon::Daemon(Config config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::start() {
+  Impl& d = *impl_;
+  const Config& c = d.config;
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) throw std::runtime_error("cannot create data directory " + c.data_dir + ": " + ec.message());
+  fs::permissions(c.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+
+  d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
+  std::vector<storage::ModuleSchema> schemas;
+  int ran = storage::apply_migrations(*d.db, schemas);
+  if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
+
+  http::ServerOptions so;
+  so.address = c.listen_address;
+  so.port = c.listen_port;
+  if (c.cert_file.empty()) {
+    auto paths = http::ensure_self_signed(c.data_dir + "/tls", {"localhost", c.domain, "127.0.0.1", "::1"});
+    if (!paths) throw std::runtime_error(paths.error().message);
+    so.tls = *paths;
+  } else {
+    so.tls = {c.cert_file, c.key_file};
+  }
+  so.loops = c.loops;
+  so.workers = c.workers;
+  so.max_body_bytes = c.max_body_bytes;
+  so.max_connections = c.max_connections;
+  so.idle_timeout_seconds = c.idle_timeout_seconds;
+  so.cors_origins = c.cors_origins;
+  if (so.cors_origins.empty()) {
+    so.cors_origins = {"https://" + c.domain, "https://localhost:" + std::to_string(c.listen_port),
+                       "https://127.0.0.1:" + std::to_string(c.listen_port)};
+  }
+  if (!c.metrics_listen.empty()) parse_listen(c.metrics_listen, so.metrics_address, so.metrics_port);
+
+  http::register_system_routes(d.router, c.domain);
+
+  d.server = std::make_unique<http::Server>(so, d.router);
+  d.server->start();
+  log::info("wireboxd", "listening address=" + c.listen_address + " port=" + std::to_string(d.server->port()) +
+                            " domain=" + c.domain + " data_dir=" + c.data_dir);
+  if (d.server->metrics_port())
+    log::info("wireboxd", "metrics address=" + so.metrics_address + " port=" + std::to_string(d.server->metrics_port()));
+}
+
+void Daemon::stop() {
+  if (impl_->server) {
+    impl_->server->stop();
+    impl_->server.reset();
+  }
+}
+
+uint16_t Daemon::port() const { return impl_->server ? impl_->server->port() : 0; }
+uint16_t Daemon::metrics_port() const { return impl_->server ? impl_->server->metrics_port() : 0; }
+
+}  // namespace wirebox

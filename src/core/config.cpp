@@ -1,0 +1,172 @@
+#include "core/config.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/Util/IniFileConfiguration.h>
+#include <Poco/Util/LayeredConfiguration.h>
+#include <Poco/Util/MapConfiguration.h>
+
+#include <set>
+
+namespace wirebox {
+
+const std::vector<std::pair<std::string, std::string>>& config_keys() {
+  static const std::vector<std::pair<std::string, std::string>> keys = {
+      {"server.domain", "Backend domain (dotted DNS name) users and assets are qualified with"},
+      {"server.data_dir", "Directory holding all state: database, TLS material, secrets"},
+      {"server.log_level", "debug | info | warning | error"},
+      {"http.listen", "Public HTTPS listener, ADDR:PORT"},
+      {"http.cert", "PEM certificate chain; empty = self-signed under <data_dir>/tls"},
+      {"http.key", "PEM private key for http.cert"},
+      {"http.loops", "I/O event loops (threads); 0 = one per core"},
+      {"http.workers", "Threads for blocking work (database commits)"},
+      {"http.max_body_bytes", "Largest accepted request body, after gzip decompression"},
+      {"http.max_connections", "Open client connections beyond which new ones are refused"},
+      {"http.idle_timeout_seconds", "Keep-alive connections idle this long are closed"},
+      {"http.cors_origins", "Comma-separated web origins allowed with credentials; * = any"},
+      {"metrics.listen", "Prometheus /metrics listener (plain HTTP), ADDR:PORT; empty = off"},
+      {"auth.registration", "open = anyone may POST /register; closed = only wirectl creates users"},
+      {"auth.access_token_ttl_seconds", "Lifetime of access tokens"},
+      {"auth.persistent_cookie_ttl_seconds", "Lifetime of zuid cookies from persist=true logins"},
+      {"auth.session_cookie_ttl_seconds", "Lifetime of zuid cookies from persist=false logins"},
+      {"auth.cookie_renew_age_seconds", "Cookies older than this are rotated on POST /access"},
+      {"auth.login_attempts_per_minute", "Login attempts allowed per account and per client address"},
+      {"auth.password_scrypt_log2_n", "scrypt cost for new password hashes (N = 2^value)"},
+      {"clients.max_permanent", "Permanent clients (devices) a user may have"},
+  };
+  return keys;
+}
+
+bool parse_listen(const std::string& s, std::string& address, uint16_t& port) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= s.size()) return false;
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) return false;
+  try {
+    size_t used = 0;
+    int p = std::stoi(s.substr(colon + 1), &used);
+    if (used != s.size() - colon - 1 || p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  address = host;
+  return true;
+}
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    std::string item = s.substr(i, j - i);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    i = j + 1;
+  }
+  return out;
+}
+
+void collect_keys(const Poco::Util::AbstractConfiguration& c, const std::string& prefix, std::set<std::string>& out) {
+  Poco::Util::AbstractConfiguration::Keys keys;
+  c.keys(prefix, keys);
+  if (keys.empty() && !prefix.empty()) out.insert(prefix);
+  for (const auto& k : keys) collect_keys(c, prefix.empty() ? k : prefix + "." + k, out);
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::optional<std::string>& file,
+                           const std::map<std::string, std::string>& overrides) {
+  Poco::AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
+  std::set<std::string> known;
+  for (const auto& [k, _] : config_keys()) known.insert(k);
+  try {
+    if (file) {
+      Poco::AutoPtr<Poco::Util::IniFileConfiguration> ini(new Poco::Util::IniFileConfiguration(*file));
+      std::set<std::string> present;
+      collect_keys(*ini, "", present);
+      for (const auto& k : present)
+        if (!known.count(k)) return ApiError::bad_request("unknown configuration key '" + k + "' in " + *file);
+      layered->add(ini, 100);
+    }
+  } catch (const Poco::Exception& e) {
+    return ApiError::bad_request("cannot read config file " + *file + ": " + e.displayText());
+  }
+  Poco::AutoPtr<Poco::Util::MapConfiguration> over(new Poco::Util::MapConfiguration);
+  for (const auto& [k, v] : overrides) {
+    if (!known.count(k)) return ApiError::bad_request("unknown configuration key '" + k + "'");
+    over->setString(k, v);
+  }
+  layered->add(over, 0);
+
+  Config c;
+  std::string current;
+  try {
+    auto str = [&](const char* key, std::string& field) {
+      current = key;
+      field = layered->getString(key, field);
+    };
+    auto integer = [&](const char* key, auto& field, int64_t min, int64_t max) -> Status {
+      current = key;
+      int64_t v = layered->getInt64(key, static_cast<int64_t>(field));
+      if (v < min || v > max)
+        return ApiError::bad_request(std::string(key) + " must be between " + std::to_string(min) + " and " +
+                                     std::to_string(max));
+      field = static_cast<std::remove_reference_t<decltype(field)>>(v);
+      return {};
+    };
+    str("server.domain", c.domain);
+    str("server.data_dir", c.data_dir);
+    str("server.log_level", c.log_level);
+    std::string listen = c.listen_address + ":" + std::to_string(c.listen_port);
+    str("http.listen", listen);
+    if (!parse_listen(listen, c.listen_address, c.listen_port))
+      return ApiError::bad_request("http.listen must be ADDR:PORT, got '" + listen + "'");
+    str("http.cert", c.cert_file);
+    str("http.key", c.key_file);
+    if (c.cert_file.empty() != c.key_file.empty())
+      return ApiError::bad_request("http.cert and http.key must be given together");
+    std::vector<Status> checks = {
+        integer("http.loops", c.loops, 0, 256),
+        integer("http.workers", c.workers, 1, 256),
+        integer("http.max_body_bytes", c.max_body_bytes, 1024, int64_t{1} << 32),
+        integer("http.max_connections", c.max_connections, 1, 10000000),
+        integer("http.idle_timeout_seconds", c.idle_timeout_seconds, 1, 86400),
+        integer("auth.access_token_ttl_seconds", c.access_token_ttl_seconds, 10, 86400),
+        integer("auth.persistent_cookie_ttl_seconds", c.persistent_cookie_ttl_seconds, 60, int64_t{1} << 31),
+        integer("auth.session_cookie_ttl_seconds", c.session_cookie_ttl_seconds, 60, int64_t{1} << 31),
+        integer("auth.cookie_renew_age_seconds", c.cookie_renew_age_seconds, 0, int64_t{1} << 31),
+        integer("auth.login_attempts_per_minute", c.login_attempts_per_minute, 1, 1000000),
+        integer("auth.password_scrypt_log2_n", c.password_scrypt_log2_n, 10, 20),
+        integer("clients.max_permanent", c.max_permanent_clients, 1, 64),
+    };
+    for (const auto& s : checks)
+      if (!s.ok()) return s.error();
+    std::string origins;
+    str("http.cors_origins", origins);
+    c.cors_origins = split_list(origins);
+    str("metrics.listen", c.metrics_listen);
+    str("auth.registration", c.registration);
+  } catch (const Poco::Exception& e) {
+    return ApiError::bad_request("invalid value for " + current + ": " + e.displayText());
+  }
+  if (c.registration != "open" && c.registration != "closed")
+    return ApiError::bad_request("auth.registration must be open or closed");
+  if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warning" && c.log_level != "error")
+    return ApiError::bad_request("server.log_level must be debug, info, warning or error");
+  std::string a;
+  uint16_t p = 0;
+  if (!c.metrics_listen.empty() && !parse_listen(c.metrics_listen, a, p))
+    return ApiError::bad_request("metrics.listen must be ADDR:PORT");
+  if (c.domain.empty() || c.domain.find('.') == std::string::npos)
+    return ApiError::bad_request("server.domain must be a dotted DNS name");
+  return c;
+}
+
+}  // namespace wirebox

@@ -1,0 +1,57 @@
+// Daemon configuration: one INI file (sections per module) layered under command-line
+// overrides. Every key is listed in docs/configuration.md; unknown keys are an error so typos
+// don't silently fall back to defaults. With no file at all the defaults give a working
+// zero-config daemon on https://127.0.0.1:8443.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/api_error.h"
+
+namespace wirebox {
+
+struct Config {
+  // [server]
+  std::string domain = "wirebox.localhost";
+  std::string data_dir = "wirebox-data";
+  std::string log_level = "info";
+  // [http]
+  std::string listen_address = "127.0.0.1";
+  uint16_t listen_port = 8443;
+  std::string cert_file;  // empty: self-signed under <data_dir>/tls
+  std::string key_file;
+  int loops = 0;    // 0: one per core
+  int workers = 4;  // blocking pool
+  size_t max_body_bytes = 1 << 20;
+  size_t max_connections = 10000;
+  int idle_timeout_seconds = 60;
+  std::vector<std::string> cors_origins;  // empty: https://<domain> and the local listen origins
+  // [metrics]
+  std::string metrics_listen;  // "127.0.0.1:9100"; empty: off
+  // [auth]
+  std::string registration = "open";  // open | closed
+  int access_token_ttl_seconds = 900;
+  int64_t persistent_cookie_ttl_seconds = 4838400;  // 56 days, as wire-server
+  int64_t session_cookie_ttl_seconds = 86400;
+  int64_t cookie_renew_age_seconds = 1209600;  // 14 days
+  int login_attempts_per_minute = 10;  // per account and per address
+  int password_scrypt_log2_n = 15;
+  // [clients]
+  int max_permanent_clients = 7;
+};
+
+// Every recognised key, "section.key", with its one-line description (docs and `config check`).
+const std::vector<std::pair<std::string, std::string>>& config_keys();
+
+// Loads file (if given) then applies overrides ("section.key" → value). Errors name the key.
+Result<Config> load_config(const std::optional<std::string>& file,
+                           const std::map<std::string, std::string>& overrides);
+
+// "host:port" / "[v6]:port" → address and port.
+bool parse_listen(const std::string& s, std::string& address, uint16_t& port);
+
+}  // namespace wirebox

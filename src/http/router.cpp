@@ -1,0 +1,98 @@
+#include "http/router.h"
+
+#include <exception>
+
+#include "core/log.h"
+
+namespace wirebox::http {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool is_capture(const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; }
+
+}  // namespace
+
+void split_target(std::string_view target, Request& req) {
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (q != std::string_view::npos) req.query = parse_query(target.substr(q + 1));
+  req.api_version = 0;
+  if (path.size() >= 3 && path[0] == '/' && path[1] == 'v' && path[2] >= '0' && path[2] <= '9') {
+    size_t end = path.find('/', 1);
+    std::string_view num = path.substr(2, (end == std::string_view::npos ? path.size() : end) - 2);
+    bool digits = !num.empty() && num.size() <= 3;
+    for (char c : num) digits = digits && c >= '0' && c <= '9';
+    if (digits) {
+      req.api_version = std::stoi(std::string(num));
+      path = end == std::string_view::npos ? std::string_view("/") : path.substr(end);
+    }
+  }
+  req.path = url_decode(path);
+}
+
+void Router::add(Verb method, const std::string& pattern, Access access, Handler handler, Exec exec) {
+  routes_.push_back(Route{method, split_path(pattern), access, exec, std::move(handler)});
+}
+
+Router::Match Router::match(Request& req) const {
+  Match m;
+  auto segs = split_path(req.path);
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      if (is_capture(r.segments[i])) params[r.segments[i].substr(1, r.segments[i].size() - 2)] = segs[i];
+      else ok = r.segments[i] == segs[i];
+    }
+    if (!ok) continue;
+    if (r.method != req.method) {
+      m.path_known = true;
+      continue;
+    }
+    req.params = std::move(params);
+    m.route = &r;
+    return m;
+  }
+  return m;
+}
+
+Response Router::invoke(const Route& route, Request& req) const {
+  try {
+    if (route.access == Access::kUser) {
+      std::string_view token;
+      std::string_view auth = req.header("Authorization");
+      if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
+        token = auth.substr(7);
+      } else if (auto it = req.query.find("access_token"); it != req.query.end()) {
+        token = it->second;
+      }
+      if (token.empty()) return error_response(ApiError::unauthorized("Missing access token"));
+      if (!verifier_) return error_response(ApiError::internal("No token verifier"));
+      auto id = verifier_(token);
+      if (!id) return error_response(id.error());
+      req.identity = std::move(id.value());
+    }
+    return route.handler(req);
+  } catch (const std::exception& e) {
+    log::error("http", std::string("handler failed path=") + req.path + " error=" + e.what());
+    return error_response(ApiError::internal());
+  }
+}
+
+}  // namespace wirebox::http

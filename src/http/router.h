@@ -1,0 +1,58 @@
+// Router: maps (method, path pattern) to a handler. Patterns are literal segments and
+// "{name}" captures ("/users/{domain}/{uid}/clients"). Each route declares whether it needs an
+// access token (Access::kUser → 401 without a valid one) and whether it may block on disk
+// (Exec::kBlocking runs on the bounded worker pool, never on an I/O loop).
+//
+// Routes are registered at start-up, before the server runs; afterwards the router is
+// read-only and safe to use from every thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "http/request.h"
+
+namespace wirebox::http {
+
+enum class Access { kPublic, kUser };
+enum class Exec { kInline, kBlocking };
+
+using Handler = std::function<Response(Request&)>;
+// Verifies a bearer access token; fills the identity or returns the error to answer.
+using TokenVerifier = std::function<Result<Identity>(std::string_view token)>;
+
+struct Route {
+  Verb method;
+  std::vector<std::string> segments;
+  Access access;
+  Exec exec;
+  Handler handler;
+};
+
+class Router {
+ public:
+  void add(Verb method, const std::string& pattern, Access access, Handler handler,
+           Exec exec = Exec::kBlocking);
+  void set_token_verifier(TokenVerifier verifier) { verifier_ = std::move(verifier); }
+
+  struct Match {
+    const Route* route = nullptr;
+    bool path_known = false;  // some route has this path with another method (→ 405)
+  };
+  // Finds the route and fills req.params. Does not authenticate.
+  Match match(Request& req) const;
+
+  // Authenticates (for kUser routes) and runs the handler; converts escaped exceptions into a
+  // 500 so one bad request never takes the daemon down.
+  Response invoke(const Route& route, Request& req) const;
+
+ private:
+  std::vector<Route> routes_;
+  TokenVerifier verifier_;
+};
+
+// Strips an "/vN" prefix into req.api_version and splits off the query string.
+void split_target(std::string_view target, Request& req);
+
+}  // namespace wirebox::http

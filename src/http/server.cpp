@@ -1,0 +1,384 @@
+#include "http/server.h"
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "core/log.h"
+#include "http/gzip.h"
+#include "http/metrics.h"
+
+namespace wirebox::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+
+namespace {
+
+struct ServerMetrics {
+  Counter& responses_2xx = Metrics::instance().counter("wirebox_http_responses_total{class=\"2xx\"}",
+                                                        "HTTP responses sent by status class");
+  Counter& responses_3xx = Metrics::instance().counter("wirebox_http_responses_total{class=\"3xx\"}", "");
+  Counter& responses_4xx = Metrics::instance().counter("wirebox_http_responses_total{class=\"4xx\"}", "");
+  Counter& responses_5xx = Metrics::instance().counter("wirebox_http_responses_total{class=\"5xx\"}", "");
+  Counter& tls_handshake_failures =
+      Metrics::instance().counter("wirebox_tls_handshake_failures_total", "Failed TLS handshakes");
+  Counter& rejected_connections =
+      Metrics::instance().counter("wirebox_http_rejected_connections_total", "Connections refused over the limit");
+
+  std::atomic<int64_t> open_connections{0};
+
+  ServerMetrics() {
+    Metrics::instance().gauge("wirebox_http_connections", "Open client connections",
+                              [this] { return static_cast<double>(open_connections.load()); });
+  }
+
+  void count(int status) {
+    if (status < 300) responses_2xx.inc();
+    else if (status < 400) responses_3xx.inc();
+    else if (status < 500) responses_4xx.inc();
+    else responses_5xx.inc();
+  }
+};
+
+ServerMetrics& server_metrics() {
+  static ServerMetrics m;
+  return m;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  const Router& router;
+  ssl::context ssl_ctx{ssl::context::tls_server};
+  std::vector<std::unique_ptr<net::io_context>> loops;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::unique_ptr<net::thread_pool> pool;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<tcp::acceptor> metrics_acceptor;
+  std::atomic<size_t> pending{0};
+  std::atomic<size_t> connections{0};
+  size_t next_loop = 0;  // only touched on loop 0 (the acceptor's)
+  uint16_t port = 0;
+  uint16_t metrics_port = 0;
+  bool running = false;
+
+  Impl(ServerOptions o, const Router& r) : opt(std::move(o)), router(r) {}
+
+  bool origin_allowed(std::string_view origin) const {
+    if (origin.empty()) return false;
+    for (const auto& o : opt.cors_origins)
+      if (o == "*" || o == origin) return true;
+    return false;
+  }
+
+  void accept();
+  void accept_metrics();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl& srv, tcp::socket socket)
+      : srv_(srv), stream_(std::move(socket), srv.ssl_ctx) {
+    boost::system::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    srv_.connections.fetch_add(1);
+    server_metrics().open_connections.fetch_add(1);
+  }
+  ~Session() {
+    srv_.connections.fetch_sub(1);
+    server_metrics().open_connections.fetch_sub(1);
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
+  }
+
+ private:
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        server_metrics().tls_handshake_failures.inc();
+        return;
+      }
+      self->read();
+    });
+  }
+
+  void read() {
+    parser_.emplace();
+    // The wire limit is the decompressed limit too: gzip never makes JSON larger.
+    parser_->body_limit(srv_.opt.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(srv_.opt.max_header_bytes));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream) return shutdown();
+    if (ec == bhttp::error::body_limit) {
+      return write(error_response({413, "client-error", "Request body too large"}), false, "");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return write(error_response({431, "client-error", "Request headers too large"}), false, "");
+    }
+    if (ec) {
+      // Parse errors get an answer; transport errors (timeout, reset) just close.
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category())
+        return write(error_response(ApiError::bad_request("Malformed HTTP request")), false, "");
+      return;
+    }
+    auto& msg = parser_->get();
+    bool keep_alive = msg.keep_alive();
+    std::string origin(msg[bhttp::field::origin]);
+
+    Request req;
+    req.method = msg.method();
+    req.remote_address = remote_;
+    req.headers = static_cast<const bhttp::fields&>(msg);
+    split_target(msg.target(), req);
+
+    if (req.method == Verb::options) return write(preflight(msg), keep_alive, origin);
+
+    std::string_view encoding = msg[bhttp::field::content_encoding];
+    if (encoding == "gzip") {
+      GunzipResult r = gunzip(msg.body(), srv_.opt.max_body_bytes, req.body);
+      if (r == GunzipResult::kTooLarge)
+        return write(error_response({413, "client-error", "Request body too large"}), false, origin);
+      if (r == GunzipResult::kCorrupt)
+        return write(error_response(ApiError::bad_request("Corrupt gzip body")), keep_alive, origin);
+    } else if (!encoding.empty() && encoding != "identity") {
+      return write(error_response({415, "client-error", "Unsupported Content-Encoding"}), keep_alive, origin);
+    } else {
+      req.body = std::move(msg.body());
+    }
+
+    auto m = srv_.router.match(req);
+    if (!m.route) {
+      ApiError e = m.path_known ? ApiError{405, "method-not-allowed", "Method not allowed"}
+                                : ApiError{404, "no-endpoint", "The requested endpoint does not exist"};
+      return write(error_response(e), keep_alive, origin);
+    }
+    const Route* route = m.route;
+    if (route->exec == Exec::kInline) return write(srv_.router.invoke(*route, req), keep_alive, origin);
+
+    if (srv_.pending.fetch_add(1) >= srv_.opt.max_pending) {
+      srv_.pending.fetch_sub(1);
+      return write(error_response({503, "server-busy", "Too many requests in progress"}), keep_alive, origin);
+    }
+    net::post(*srv_.pool, [self = shared_from_this(), route, req = std::move(req), keep_alive,
+                           origin = std::move(origin)]() mutable {
+      Response resp = self->srv_.router.invoke(*route, req);
+      self->srv_.pending.fetch_sub(1);
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp), keep_alive, origin = std::move(origin)]() mutable {
+                  self->write(std::move(resp), keep_alive, origin);
+                });
+    });
+  }
+
+  Response preflight(const bhttp::request<bhttp::string_body>& msg) {
+    Response r = empty_response(204);
+    r.with_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
+    std::string_view asked = msg[bhttp::field::access_control_request_headers];
+    r.with_header("Access-Control-Allow-Headers",
+                  asked.empty() ? std::string("Authorization, Content-Type, Content-Encoding, tracestate")
+                                : std::string(asked));
+    r.with_header("Access-Control-Max-Age", "86400");
+    return r;
+  }
+
+  void write(Response resp, bool keep_alive, const std::string& origin) {
+    server_metrics().count(resp.status);
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(resp.status), 11);
+    res->set(bhttp::field::server, "wireboxd");
+    if (!resp.content_type.empty()) res->set(bhttp::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) res->insert(k, v);
+    if (srv_.origin_allowed(origin)) {
+      res->set(bhttp::field::access_control_allow_origin, origin);
+      res->set(bhttp::field::access_control_allow_credentials, "true");
+      res->set(bhttp::field::access_control_expose_headers, "Location, Request-Id, Date");
+      res->set(bhttp::field::vary, "Origin");
+    }
+    res->body() = std::move(resp.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    response_ = res;
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+      self->response_.reset();
+      if (ec) return;
+      if (!keep_alive) return self->shutdown();
+      self->read();
+    });
+  }
+
+  void shutdown() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+    });
+  }
+
+  Server::Impl& srv_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
+  std::string remote_;
+};
+
+// Internal plain-HTTP listener: GET /metrics only, one request per connection.
+class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
+ public:
+  explicit MetricsSession(tcp::socket s) : stream_(std::move(s)) {}
+  void run() {
+    stream_.expires_after(std::chrono::seconds(10));
+    bhttp::async_read(stream_, buffer_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      self->res_.version(11);
+      if (self->req_.target() == "/metrics") {
+        self->res_.result(bhttp::status::ok);
+        self->res_.set(bhttp::field::content_type, "text/plain; version=0.0.4");
+        self->res_.body() = Metrics::instance().render();
+      } else {
+        self->res_.result(bhttp::status::not_found);
+        self->res_.body() = "not found\n";
+      }
+      self->res_.keep_alive(false);
+      self->res_.prepare_payload();
+      bhttp::async_write(self->stream_, self->res_, [self](beast::error_code, std::size_t) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    });
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bhttp::request<bhttp::empty_body> req_;
+  bhttp::response<bhttp::string_body> res_;
+};
+
+tcp::acceptor make_acceptor(net::io_context& ioc, const std::string& address, uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(address, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + address + "'");
+  tcp::endpoint ep(addr, port);
+  tcp::acceptor a(ioc);
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
+  return a;
+}
+
+}  // namespace
+
+void Server::Impl::accept() {
+  net::io_context& target = *loops[next_loop++ % loops.size()];
+  acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) {
+      if (connections.load() >= opt.max_connections) {
+        server_metrics().rejected_connections.inc();
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(*this, std::move(socket))->run();
+      }
+    }
+    accept();
+  });
+}
+
+void Server::Impl::accept_metrics() {
+  metrics_acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (!ec) std::make_shared<MetricsSession>(std::move(socket))->run();
+    accept_metrics();
+  });
+}
+
+Server::Server(ServerOptions options, const Router& router) : impl_(std::make_unique<Impl>(std::move(options), router)) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  Impl& s = *impl_;
+  configure_server_context(s.ssl_ctx, s.opt.tls);
+  int n = s.opt.loops > 0 ? s.opt.loops : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) {
+    s.loops.push_back(std::make_unique<net::io_context>(1));
+    s.guards.push_back(net::make_work_guard(*s.loops.back()));
+  }
+  s.pool = std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, s.opt.workers)));
+  s.acceptor.emplace(make_acceptor(*s.loops[0], s.opt.address, s.opt.port));
+  if (!s.opt.metrics_address.empty())
+    s.metrics_acceptor.emplace(make_acceptor(*s.loops[0], s.opt.metrics_address, s.opt.metrics_port));
+  s.port = s.acceptor->local_endpoint().port();
+  if (s.metrics_acceptor) s.metrics_port = s.metrics_acceptor->local_endpoint().port();
+  s.accept();
+  if (s.metrics_acceptor) s.accept_metrics();
+  for (auto& loop : s.loops) s.threads.emplace_back([ioc = loop.get()] { ioc->run(); });
+  s.running = true;
+}
+
+void Server::stop() {
+  Impl& s = *impl_;
+  if (!s.running) return;
+  s.running = false;
+  net::post(*s.loops[0], [&s] {
+    beast::error_code ignored;
+    if (s.acceptor) s.acceptor->close(ignored);
+    if (s.metrics_acceptor) s.metrics_acceptor->close(ignored);
+  });
+  // Let requests already handed to the pool commit before the loops go away.
+  s.pool->join();
+  for (auto& g : s.guards) g.reset();
+  for (auto& loop : s.loops) loop->stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  // Destroy sockets and queued handlers (and so the sessions) while Impl is still alive.
+  s.acceptor.reset();
+  s.metrics_acceptor.reset();
+  s.guards.clear();
+  s.loops.clear();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+uint16_t Server::metrics_port() const { return impl_->metrics_port; }
+
+}  // namespace wirebox::http

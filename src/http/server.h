@@ -1,0 +1,55 @@
+// Server: the one public HTTPS listener (Beast over asio::ssl) plus the optional plain-HTTP
+// internal metrics listener.
+//
+// Threads: `loops` io_contexts, one thread each, own every socket; accepted connections are
+// spread round-robin over them. Handlers of Exec::kBlocking routes run on a bounded worker
+// pool (`workers` threads, at most `max_pending` queued requests → 503 beyond), so no loop
+// ever waits for the disk. start() returns once listening; stop() closes the listeners and
+// connections and joins all threads. Router must outlive the server.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/router.h"
+#include "http/tls.h"
+
+namespace wirebox::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8443;  // 0 picks a free port (tests)
+  CertPaths tls;
+  int loops = 0;    // 0 = one per core
+  int workers = 4;  // blocking pool size
+  size_t max_pending = 1024;
+  size_t max_body_bytes = 1 << 20;  // after decompression
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_connections = 10000;
+  int idle_timeout_seconds = 60;
+  std::vector<std::string> cors_origins;  // exact origins allowed with credentials; "*" = any
+  std::string metrics_address;            // empty = metrics listener off
+  uint16_t metrics_port = 0;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void start();  // throws std::runtime_error (with the reason) if it cannot listen
+  void stop();
+  uint16_t port() const;          // bound public port
+  uint16_t metrics_port() const;  // bound metrics port, 0 if off
+
+  struct Impl;  // defined in server.cpp; public so the sessions there can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wirebox::http

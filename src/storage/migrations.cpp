@@ -1,0 +1,40 @@
+#include "storage/migrations.h"
+
+namespace wirebox::storage {
+
+int apply_migrations(Database& db, const std::vector<ModuleSchema>& schemas) {
+  db.write([](Connection& c) {
+    c.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " module TEXT NOT NULL, version INTEGER NOT NULL, applied_at INTEGER NOT NULL,"
+        " PRIMARY KEY (module, version))");
+  });
+  int ran = 0;
+  for (const auto& schema : schemas) {
+    int current = schema_version(db, schema.module);
+    for (const auto& m : schema.migrations) {
+      if (m.version <= current) continue;
+      db.write([&](Connection& c) {
+        c.exec(m.sql);
+        c.prepare("INSERT INTO schema_migrations(module, version, applied_at) VALUES (?, ?, strftime('%s','now'))")
+            .bind(1, schema.module)
+            .bind(2, static_cast<int64_t>(m.version))
+            .run();
+      });
+      ++ran;
+    }
+  }
+  return ran;
+}
+
+int schema_version(Database& db, const std::string& module) {
+  int v = 0;
+  db.read([&](Connection& c) {
+    auto st = c.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE module = ?");
+    st.bind(1, module);
+    if (st.step()) v = static_cast<int>(st.integer(0));
+  });
+  return v;
+}
+
+}  // namespace wirebox::storage

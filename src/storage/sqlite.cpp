@@ -1,0 +1,172 @@
+#include "storage/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace wirebox::storage {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
+  throw SqliteError(rc, std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+}  // namespace
+
+bool SqliteError::is_constraint() const { return (code_ & 0xff) == SQLITE_CONSTRAINT; }
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) fail(db, rc, "prepare");
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, std::string_view text) {
+  int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  int rc = sqlite3_bind_int64(stmt_, index, value);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  int rc = sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  int rc = sqlite3_bind_null(stmt_, index);
+  if (rc != SQLITE_OK) fail(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind_opt(int index, const std::optional<std::string>& text) {
+  return text ? bind(index, std::string_view(*text)) : bind_null(index);
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  fail(db_, rc, "step");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::string Statement::text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(p, static_cast<size_t>(n)) : std::string();
+}
+
+std::optional<std::string> Statement::text_or_null(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+
+int64_t Statement::integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+int64_t Statement::changes() const { return sqlite3_changes64(db_); }
+
+void Connection::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    throw SqliteError(rc, "exec: " + msg);
+  }
+}
+
+sqlite3* Database::open(const std::string& path, bool readonly) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    throw SqliteError(rc, "open " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  Connection c(db);
+  if (!readonly) {
+    c.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  } else {
+    c.exec("PRAGMA foreign_keys=ON;");
+  }
+  return db;
+}
+
+Database::Database(const std::string& path, int readers) : path_(path) {
+  writer_db_ = open(path, false);
+  writer_ = std::make_unique<Connection>(writer_db_);
+  for (int i = 0; i < readers; ++i) {
+    sqlite3* r = open(path, true);
+    all_readers_.push_back(r);
+    idle_readers_.push_back(r);
+  }
+}
+
+Database::~Database() {
+  for (sqlite3* r : all_readers_) sqlite3_close(r);
+  sqlite3_close(writer_db_);
+}
+
+void Database::write(const std::function<void(Connection&)>& fn) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  writer_->exec("BEGIN IMMEDIATE");
+  try {
+    fn(*writer_);
+    writer_->exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+void Database::read(const std::function<void(Connection&)>& fn) {
+  sqlite3* db = nullptr;
+  {
+    std::unique_lock<std::mutex> lock(read_mu_);
+    read_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
+    db = idle_readers_.back();
+    idle_readers_.pop_back();
+  }
+  struct Return {
+    Database* self;
+    sqlite3* db;
+    ~Return() {
+      {
+        std::lock_guard<std::mutex> lock(self->read_mu_);
+        self->idle_readers_.push_back(db);
+      }
+      self->read_cv_.notify_one();
+    }
+  } giveback{this, db};
+  Connection c(db);
+  c.exec("BEGIN");
+  try {
+    fn(c);
+    c.exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
+}  // namespace wirebox::storage
