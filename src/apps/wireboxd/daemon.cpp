@@ -3,6 +3,10 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "auth/api.h"
+#include "auth/cookie_store.h"
+#include "auth/session_service.h"
+#include "auth/token_signer.h"
 #include "core/log.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -10,6 +14,10 @@
 #include "http/tls.h"
 #include "storage/migrations.h"
 #include "storage/sqlite.h"
+#include "teams/api.h"
+#include "teams/team_store.h"
+#include "users/api.h"
+#include "users/user_store.h"
 
 namespace wirebox {
 namespace fs = std::filesystem;
@@ -17,6 +25,10 @@ namespace fs = std::filesystem;
 struct Daemon::Impl {
   Config config;
   std::unique_ptr<storage::Database> db;
+  std::unique_ptr<teams::TeamStore> teams;
+  std::unique_ptr<users::UserStore> users;
+  std::unique_ptr<auth::SessionService> sessions;
+  std::unique_ptr<users::UsersApi> users_api;
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
@@ -34,7 +46,7 @@ void Daemon::start() {
   fs::permissions(c.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
-  std::vector<storage::ModuleSchema> schemas;
+  std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema()};
   int ran = storage::apply_migrations(*d.db, schemas);
   if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
 
@@ -60,7 +72,28 @@ void Daemon::start() {
   }
   if (!c.metrics_listen.empty()) parse_listen(c.metrics_listen, so.metrics_address, so.metrics_port);
 
+  fs::create_directories(c.data_dir + "/secrets", ec);
+  fs::permissions(c.data_dir + "/secrets", fs::perms::owner_all, fs::perm_options::replace, ec);
+  auto signer = auth::TokenSigner::load_or_create(c.data_dir + "/secrets/token-signing.pem");
+  if (!signer) throw std::runtime_error(signer.error().message);
+
+  d.teams = teams::make_sqlite_team_store(*d.db);
+  d.users = users::make_sqlite_user_store(*d.db);
+  auth::SessionOptions session_options{c.access_token_ttl_seconds, c.persistent_cookie_ttl_seconds,
+                                       c.session_cookie_ttl_seconds, c.cookie_renew_age_seconds};
+  d.sessions = std::make_unique<auth::SessionService>(session_options, *signer, auth::make_sqlite_cookie_store(*d.db));
+  users::UsersOptions users_options;
+  users_options.domain = c.domain;
+  users_options.registration_open = c.registration == "open";
+  users_options.password_log2_n = c.password_scrypt_log2_n;
+  users_options.login_attempts_per_minute = c.login_attempts_per_minute;
+  d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions);
+
+  d.router.set_token_verifier([sessions = d.sessions.get()](std::string_view token) { return sessions->verify(token); });
   http::register_system_routes(d.router, c.domain);
+  auth::register_routes(d.router, *d.sessions);
+  teams::register_routes(d.router, *d.teams);
+  d.users_api->register_routes(d.router);
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();

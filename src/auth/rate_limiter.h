@@ -1,0 +1,29 @@
+// RateLimiter: at most `limit` events per key per fixed one-minute window, in memory.
+// Used for login attempts per account and per client address. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace wirebox::auth {
+
+class RateLimiter {
+ public:
+  explicit RateLimiter(int limit_per_minute) : limit_(limit_per_minute) {}
+  // Records one event; false if the key is over its limit in the current window.
+  bool allow(const std::string& key, int64_t now_ms);
+
+ private:
+  struct Window {
+    int64_t start_ms;
+    int count;
+  };
+  int limit_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Window> windows_;
+  int64_t last_prune_ms_ = 0;
+};
+
+}  // namespace wirebox::auth

@@ -1,0 +1,106 @@
+#include "auth/session_service.h"
+
+#include "core/encoding.h"
+#include "core/time.h"
+
+namespace wirebox::auth {
+namespace {
+
+std::string cookie_hash(std::string_view value) { return hex_encode(sha256(value)); }
+
+const ApiError kMissingCookie{403, "invalid-credentials", "Missing cookie"};
+const ApiError kInvalidCookie{403, "invalid-credentials", "Invalid zauth token"};
+
+}  // namespace
+
+SessionService::SessionService(SessionOptions options, std::shared_ptr<TokenSigner> signer,
+                               std::unique_ptr<CookieStore> cookies)
+    : options_(options), signer_(std::move(signer)), cookies_(std::move(cookies)) {}
+
+std::string SessionService::cookie_from_header(std::string_view header) {
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view part = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.substr(0, 5) == "zuid=") return std::string(part.substr(5));
+  }
+  return {};
+}
+
+std::string SessionService::new_cookie(std::string& hash_out) {
+  std::string value = base64url_encode(random_bytes(32));
+  hash_out = cookie_hash(value);
+  return value;
+}
+
+std::string SessionService::set_cookie_header(const std::string& value, const CookieRecord& r) const {
+  // As wire-server: Expires only on persistent cookies; no SameSite, no Domain.
+  std::string h = "zuid=" + value + "; Path=/access";
+  if (r.persistent) h += "; Expires=" + http_date(r.expires_at);
+  h += "; HttpOnly; Secure";
+  return h;
+}
+
+nlohmann::json SessionService::access_json(const std::string& user_id, const std::string& client_id) const {
+  AccessClaims claims{user_id, client_id, now_seconds() + options_.access_token_ttl_seconds};
+  return {{"access_token", signer_->sign(claims)},
+          {"expires_in", options_.access_token_ttl_seconds},
+          {"token_type", "Bearer"},
+          {"user", user_id}};
+}
+
+Result<Session> SessionService::open(const std::string& user_id, bool persistent, const std::string& label) {
+  int64_t now = now_seconds();
+  CookieRecord r{user_id, now,
+                 now + (persistent ? options_.persistent_cookie_ttl_seconds : options_.session_cookie_ttl_seconds),
+                 persistent, label, ""};
+  std::string hash;
+  std::string value = new_cookie(hash);
+  if (auto s = cookies_->insert(hash, r); !s) return s.error();
+  return Session{set_cookie_header(value, r), access_json(user_id, "")};
+}
+
+Result<SessionService::Refreshed> SessionService::refresh(std::string_view cookie_value,
+                                                          const std::optional<std::string>& client_id) {
+  if (cookie_value.empty()) return kMissingCookie;
+  std::string hash = cookie_hash(cookie_value);
+  auto rec = cookies_->find(hash);
+  int64_t now = now_seconds();
+  if (!rec || rec->expires_at <= now) return kInvalidCookie;
+  if (client_id && *client_id != rec->client_id) {
+    if (!client_check_ || !client_check_(rec->user_id, *client_id))
+      return ApiError{403, "invalid-credentials", "Unknown client"};
+    if (auto s = cookies_->bind_client(hash, *client_id); !s) return s.error();
+    rec->client_id = *client_id;
+  }
+  Refreshed out{access_json(rec->user_id, rec->client_id), std::nullopt};
+  if (now - rec->created_at >= options_.cookie_renew_age_seconds) {
+    CookieRecord next = *rec;
+    next.created_at = now;
+    next.expires_at = now + (rec->persistent ? options_.persistent_cookie_ttl_seconds
+                                             : options_.session_cookie_ttl_seconds);
+    std::string next_hash;
+    std::string value = new_cookie(next_hash);
+    if (auto s = cookies_->rotate(hash, next_hash, next); !s) return s.error();
+    out.set_cookie = set_cookie_header(value, next);
+  }
+  return out;
+}
+
+Status SessionService::logout(std::string_view cookie_value) {
+  if (cookie_value.empty()) return kMissingCookie;
+  std::string hash = cookie_hash(cookie_value);
+  if (!cookies_->find(hash)) return kInvalidCookie;
+  return cookies_->remove(hash);
+}
+
+Status SessionService::logout_everywhere(const std::string& user_id) { return cookies_->remove_user(user_id); }
+
+Result<http::Identity> SessionService::verify(std::string_view access_token) const {
+  auto claims = signer_->verify(access_token, now_seconds());
+  if (!claims) return claims.error();
+  return http::Identity{claims->user_id, claims->client_id};
+}
+
+}  // namespace wirebox::auth

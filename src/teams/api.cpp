@@ -1,0 +1,111 @@
+#include "teams/api.h"
+
+#include "core/ids.h"
+#include "core/time.h"
+
+namespace wirebox::teams {
+
+using namespace http;
+
+nlohmann::json team_json(const Team& t) {
+  nlohmann::json j = {{"id", t.id}, {"name", t.name}, {"icon", t.icon}, {"creator", t.creator}, {"binding", true}};
+  if (!t.icon_key.empty()) j["icon_key"] = t.icon_key;
+  return j;
+}
+
+nlohmann::json member_json(const TeamMember& m) {
+  nlohmann::json j = {{"user", m.user_id},
+                      {"permissions", {{"self", m.permissions}, {"copy", m.permissions}}},
+                      {"created_at", iso8601_ms(m.created_at_ms)},
+                      {"legalhold_status", "disabled"}};
+  if (!m.created_by.empty()) j["created_by"] = m.created_by;
+  return j;
+}
+
+nlohmann::json feature_configs() {
+  auto on = [] { return nlohmann::json{{"status", "enabled"}, {"lockStatus", "unlocked"}}; };
+  auto off = [] { return nlohmann::json{{"status", "disabled"}, {"lockStatus", "locked"}}; };
+  nlohmann::json f;
+  f["appLock"] = {{"status", "enabled"}, {"lockStatus", "unlocked"},
+                  {"config", {{"enforceAppLock", false}, {"inactivityTimeoutSecs", 60}}}};
+  f["classifiedDomains"] = {{"status", "disabled"}, {"lockStatus", "locked"}, {"config", {{"domains", nlohmann::json::array()}}}};
+  f["conferenceCalling"] = {{"status", "enabled"}, {"lockStatus", "unlocked"}, {"config", {{"useSFTForOneToOneCalls", false}}}};
+  f["conversationGuestLinks"] = on();
+  f["digitalSignatures"] = off();
+  f["fileSharing"] = on();
+  f["legalhold"] = off();
+  f["mls"] = {{"status", "disabled"}, {"lockStatus", "locked"},
+              {"config", {{"allowedCipherSuites", {1}}, {"defaultCipherSuite", 1}, {"defaultProtocol", "proteus"},
+                          {"protocolToggleUsers", nlohmann::json::array()}, {"supportedProtocols", {"proteus"}}}}};
+  f["mlsE2EId"] = off();
+  f["mlsMigration"] = off();
+  f["outlookCalIntegration"] = off();
+  f["searchVisibility"] = off();
+  f["searchVisibilityInbound"] = off();
+  f["selfDeletingMessages"] = {{"status", "enabled"}, {"lockStatus", "unlocked"}, {"config", {{"enforcedTimeoutSeconds", 0}}}};
+  f["sndFactorPasswordChallenge"] = off();
+  f["sso"] = off();
+  f["validateSAMLemails"] = off();
+  f["exposeInvitationURLsToTeamAdmin"] = off();
+  f["enforceFileDownloadLocation"] = off();
+  f["limitedEventFanout"] = off();
+  return f;
+}
+
+void register_routes(Router& router, TeamStore& teams) {
+  router.add(Verb::get, "/feature-configs", Access::kUser, [](Request&) { return json_response(200, feature_configs()); },
+             Exec::kInline);
+
+  router.add(Verb::get, "/teams", Access::kUser, [&teams](Request& req) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& t : teams.teams_of(req.identity.user_id)) list.push_back(team_json(t));
+    return json_response(200, {{"teams", list}, {"has_more", false}});
+  });
+
+  // Members only; others get 403 no-team-member, unknown teams 404 no-team (as wire-server).
+  auto member_guard = [&teams](Request& req) -> std::optional<Response> {
+    const std::string& tid = req.param("tid");
+    if (!is_uuid(tid)) return error_response(ApiError::bad_request("Invalid team id"));
+    if (!teams.find(tid)) return error_response({404, "no-team", "Team not found"});
+    if (!teams.member(tid, req.identity.user_id))
+      return error_response({403, "no-team-member", "Requesting user is not a team member"});
+    return std::nullopt;
+  };
+
+  router.add(Verb::get, "/teams/{tid}", Access::kUser, [&teams, member_guard](Request& req) {
+    if (auto denied = member_guard(req)) return *denied;
+    return json_response(200, team_json(*teams.find(req.param("tid"))));
+  });
+
+  router.add(Verb::get, "/teams/{tid}/members", Access::kUser, [&teams, member_guard](Request& req) {
+    if (auto denied = member_guard(req)) return *denied;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& m : teams.members(req.param("tid"))) list.push_back(member_json(m));
+    return json_response(200, {{"members", list}, {"hasMore", false}});
+  });
+
+  router.add(Verb::get, "/teams/{tid}/members/{uid}", Access::kUser, [&teams, member_guard](Request& req) {
+    if (auto denied = member_guard(req)) return *denied;
+    auto m = teams.member(req.param("tid"), req.param("uid"));
+    if (!m) return error_response({404, "no-team-member", "Team member not found"});
+    return json_response(200, member_json(*m));
+  });
+
+  router.add(Verb::post, "/teams/{tid}/get-members-by-ids-using-post", Access::kUser,
+             [&teams, member_guard](Request& req) {
+               if (auto denied = member_guard(req)) return *denied;
+               auto body = req.json_object();
+               if (!body) return error_response(body.error());
+               auto ids = body->find("user_ids");
+               if (ids == body->end() || !ids->is_array() || ids->size() > 2000)
+                 return error_response(ApiError::bad_request("user_ids must be an array of at most 2000 ids"));
+               nlohmann::json list = nlohmann::json::array();
+               for (const auto& id : *ids) {
+                 if (!id.is_string()) return error_response(ApiError::bad_request("user_ids must be strings"));
+                 if (auto m = teams.member(req.param("tid"), id.get<std::string>())) list.push_back(member_json(*m));
+               }
+               return json_response(200, {{"members", list}, {"hasMore", false}});
+             });
+}
+
+}  // namespace wirebox::teams

@@ -1,0 +1,83 @@
+// UserStore: the users module's tables — accounts (profile, credentials, handle), user
+// properties (client-side settings the server stores opaquely) and the contact search index
+// (SQLite FTS5). Emails and handles are unique case-insensitively. Thread-safe; mutations are
+// committed when they return.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/api_error.h"
+#include "storage/migrations.h"
+
+namespace wirebox::storage {
+class Database;
+}
+
+namespace wirebox::users {
+
+struct User {
+  std::string id;
+  std::string name;
+  std::string email;   // empty if none
+  std::string handle;  // empty if not set
+  int64_t accent_id = 0;
+  std::string assets_json = "[]";  // [{key,domain?,size,type}] as the client sent it
+  std::string locale = "en";
+  std::string team_id;  // empty for personal users
+  std::string status = "active";  // active | suspended
+  int64_t created_at_ms = 0;
+};
+
+struct NewUser {
+  std::string name;
+  std::string email;
+  std::string password_hash;
+  int64_t accent_id = 0;
+  std::string locale = "en";
+  std::string team_id;
+};
+
+struct ProfileUpdate {
+  std::optional<std::string> name;
+  std::optional<int64_t> accent_id;
+  std::optional<std::string> assets_json;
+};
+
+class UserStore {
+ public:
+  virtual ~UserStore() = default;
+
+  virtual Result<User> create(const NewUser& user) = 0;  // 409 key-exists if the email is taken
+  virtual std::optional<User> find(const std::string& id) = 0;
+  virtual std::vector<User> find_many(const std::vector<std::string>& ids) = 0;
+  virtual std::optional<User> find_by_email(const std::string& email) = 0;
+  virtual std::optional<User> find_by_handle(const std::string& handle) = 0;
+  virtual std::optional<std::string> password_hash(const std::string& id) = 0;
+  virtual Status set_team(const std::string& id, const std::string& team_id) = 0;
+  virtual Status update_profile(const std::string& id, const ProfileUpdate& update) = 0;
+  virtual Status set_handle(const std::string& id, const std::string& handle) = 0;  // 409 handle-exists
+  virtual bool handle_taken(const std::string& handle) = 0;
+  virtual Status set_status(const std::string& id, const std::string& status) = 0;
+  virtual Status set_password_hash(const std::string& id, const std::string& hash) = 0;
+  virtual Status remove(const std::string& id) = 0;
+  // Prefix match on name words and handle, best first, excluding `exclude_id`.
+  virtual std::vector<User> search(const std::string& query, size_t limit, const std::string& exclude_id) = 0;
+  virtual int64_t count() = 0;
+
+  // Properties: key → opaque JSON text.
+  virtual std::vector<std::string> property_keys(const std::string& user_id) = 0;
+  virtual std::optional<std::string> property(const std::string& user_id, const std::string& key) = 0;
+  virtual Status set_property(const std::string& user_id, const std::string& key, const std::string& json_value,
+                              size_t max_properties) = 0;  // 403 too-many-properties past the cap
+  virtual Status delete_property(const std::string& user_id, const std::string& key) = 0;
+  virtual Status clear_properties(const std::string& user_id) = 0;
+};
+
+storage::ModuleSchema user_schema();
+std::unique_ptr<UserStore> make_sqlite_user_store(storage::Database& db);
+
+}  // namespace wirebox::users
