@@ -41,16 +41,20 @@ bool parse_listen(const std::string& s, std::string& address, uint16_t& port) {
   size_t colon = s.rfind(':');
   if (colon == std::string::npos || colon + 1 >= s.size()) return false;
   std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) return false;
-  try {
-    size_t used = 0;
-    int p = std::stoi(s.substr(colon + 1), &used);
-    if (used != s.size() - colon - 1 || p < 0 || p > 65535) return false;
-    port = static_cast<uint16_t>(p);
-  } catch (...) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of("[]:") != std::string::npos) {
+    // An IPv6 address must be bracketed: "::1" used to parse as host ":" port 1 and only
+    // failed later, at listen time, with a confusing address.
     return false;
   }
+  if (host.empty()) return false;
+  // Digits only: std::stoi also took " 80" and "+80".
+  std::string digits = s.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos) return false;
+  int p = std::stoi(digits);
+  if (p > 65535) return false;
+  port = static_cast<uint16_t>(p);
   address = host;
   return true;
 }

@@ -18,18 +18,20 @@ std::string base64_encode(std::string_view bytes) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  for (char c : text) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
-              c == '=';
+  // '=' is only valid as one or two trailing pad characters. EVP_DecodeBlock decodes a '='
+  // anywhere as zero bits, so "====", "Z===" or "Zg==Zm9v" used to "decode" to garbage bytes.
+  size_t pad = 0;
+  while (pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  if (pad > 2) return std::nullopt;
+  for (size_t i = 0; i < text.size() - pad; ++i) {
+    char c = text[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
     if (!ok) return std::nullopt;
   }
   std::string out(3 * text.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=') pad++;
-  if (text.size() > 1 && text[text.size() - 2] == '=') pad++;
   out.resize(static_cast<size_t>(n) - pad);
   return out;
 }
@@ -45,6 +47,8 @@ std::string base64url_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {
+  // 4n+1 characters cannot come from any byte string (the padding below would make "Z===").
+  if (text.size() % 4 == 1) return std::nullopt;
   std::string s(text);
   for (char& c : s) {
     if (c == '-') c = '+';

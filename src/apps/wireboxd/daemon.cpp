@@ -7,11 +7,15 @@
 #include "auth/cookie_store.h"
 #include "auth/session_service.h"
 #include "auth/token_signer.h"
+#include "clients/api.h"
+#include "clients/client_store.h"
 #include "core/log.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/system_routes.h"
 #include "http/tls.h"
+#include "notifications/api.h"
+#include "notifications/notification_store.h"
 #include "storage/migrations.h"
 #include "storage/sqlite.h"
 #include "teams/api.h"
@@ -29,6 +33,9 @@ struct Daemon::Impl {
   std::unique_ptr<users::UserStore> users;
   std::unique_ptr<auth::SessionService> sessions;
   std::unique_ptr<users::UsersApi> users_api;
+  std::unique_ptr<notifications::NotificationStore> notifications;
+  std::unique_ptr<clients::ClientStore> clients;
+  std::unique_ptr<clients::ClientsApi> clients_api;
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
@@ -46,7 +53,8 @@ void Daemon::start() {
   fs::permissions(c.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
-  std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema()};
+  std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema(),
+                                                 notifications::notification_schema(), clients::client_schema()};
   int ran = storage::apply_migrations(*d.db, schemas);
   if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
 
@@ -89,11 +97,21 @@ void Daemon::start() {
   users_options.login_attempts_per_minute = c.login_attempts_per_minute;
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions);
 
+  d.notifications = notifications::make_sqlite_notification_store(*d.db);
+  d.clients = clients::make_sqlite_client_store(*d.db);
+  d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
+                                                        *d.clients, *d.users, *d.notifications);
+  d.sessions->set_client_check([clients = d.clients.get()](const std::string& user, const std::string& client) {
+    return clients->find(user, client).has_value();
+  });
+
   d.router.set_token_verifier([sessions = d.sessions.get()](std::string_view token) { return sessions->verify(token); });
   http::register_system_routes(d.router, c.domain);
   auth::register_routes(d.router, *d.sessions);
   teams::register_routes(d.router, *d.teams);
   d.users_api->register_routes(d.router);
+  notifications::register_routes(d.router, *d.notifications);
+  d.clients_api->register_routes(d.router);
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();

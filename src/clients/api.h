@@ -1,0 +1,46 @@
+// HTTP routes of the clients module: the caller's own devices (POST/GET/PUT/DELETE
+// /clients...), other users' device lists, and prekey bundles (each fetch claims one prekey).
+// Adding and removing a device queues user.client-add / user.client-remove for the user's
+// clients.
+#pragma once
+
+#include <string>
+
+#include "clients/client_store.h"
+#include "http/router.h"
+#include "notifications/notification_store.h"
+#include "users/user_store.h"
+
+namespace wirebox::clients {
+
+struct ClientsOptions {
+  std::string domain;
+  int max_permanent = 7;
+};
+
+nlohmann::json self_client_json(const Client& c);   // the owner's view
+nlohmann::json public_client_json(const Client& c);  // {id, class}
+
+class ClientsApi {
+ public:
+  ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
+             notifications::NotificationStore& notifications);
+  void register_routes(http::Router& router);
+
+ private:
+  http::Response add_client(http::Request& req);
+  http::Response update_client(http::Request& req);
+  http::Response delete_client(http::Request& req);
+  http::Response user_prekeys(http::Request& req);
+  http::Response list_prekeys(http::Request& req);
+  http::Response list_clients(http::Request& req);
+  // Checks the password in body["password"] for the caller: 403 missing-auth if absent.
+  Status reauthenticate(const http::Request& req, const nlohmann::json& body);
+
+  ClientsOptions options_;
+  ClientStore& clients_;
+  users::UserStore& users_;
+  notifications::NotificationStore& notifications_;
+};
+
+}  // namespace wirebox::clients
