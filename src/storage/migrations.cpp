@@ -30,6 +30,9 @@ int apply_migrations(Database& db, const std::vector<ModuleSchema>& schemas) {
 int schema_version(Database& db, const std::string& module) {
   int v = 0;
   db.read([&](Connection& c) {
+    // Before the first apply_migrations() the table does not exist: that is version 0, not an
+    // error (preparing the SELECT used to throw "no such table").
+    if (!c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").step()) return;
     auto st = c.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE module = ?");
     st.bind(1, module);
     if (st.step()) v = static_cast<int>(st.integer(0));
