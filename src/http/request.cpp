@@ -45,11 +45,11 @@ static int hexval(char c) {
   return -1;
 }
 
-std::string url_decode(std::string_view s) {
+std::string url_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
+    if (s[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));

@@ -28,7 +28,11 @@ struct Identity {
 
 struct Request {
   Verb method = Verb::get;
-  std::string path;  // "/self" for "/v8/self?x=1"
+  std::string path;  // "/self" for "/v8/self?x=1", percent-decoded
+  // The same path still percent-encoded. The router splits this one into segments before
+  // decoding them, so an encoded "/" ("%2F") stays inside its segment. Empty when a Request is
+  // built by hand: the router then splits `path`.
+  std::string raw_path;
   int api_version = 0;  // 8 for "/v8/...", 0 when unprefixed
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> params;  // captures from "{name}" route segments
@@ -64,6 +68,8 @@ Response empty_response(int status);
 
 // Splits "a=1&b=%20x" into decoded pairs; later duplicates win.
 std::map<std::string, std::string> parse_query(std::string_view query);
-std::string url_decode(std::string_view s);
+// Percent-decodes; '+' becomes a space only when plus_is_space (query strings, form encoding),
+// never in a path.
+std::string url_decode(std::string_view s, bool plus_is_space = true);
 
 }  // namespace wirebox::http

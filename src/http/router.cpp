@@ -42,7 +42,9 @@ void split_target(std::string_view target, Request& req) {
       path = end == std::string_view::npos ? std::string_view("/") : path.substr(end);
     }
   }
-  req.path = url_decode(path);
+  req.raw_path = std::string(path);
+  // '+' is a literal in paths (RFC 3986); only query strings use it for a space.
+  req.path = url_decode(path, false);
 }
 
 void Router::add(Verb method, const std::string& pattern, Access access, Handler handler, Exec exec) {
@@ -51,7 +53,10 @@ void Router::add(Verb method, const std::string& pattern, Access access, Handler
 
 Router::Match Router::match(Request& req) const {
   Match m;
-  auto segs = split_path(req.path);
+  // Split before decoding: decoding first turned "/users/a%2Fb" into three segments.
+  auto segs = split_path(req.raw_path.empty() ? req.path : req.raw_path);
+  if (!req.raw_path.empty())
+    for (auto& s : segs) s = url_decode(s, false);
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     std::map<std::string, std::string> params;
@@ -91,6 +96,11 @@ Response Router::invoke(const Route& route, Request& req) const {
     return route.handler(req);
   } catch (const std::exception& e) {
     log::error("http", std::string("handler failed path=") + req.path + " error=" + e.what());
+    return error_response(ApiError::internal());
+  } catch (...) {
+    // Anything else thrown (not derived from std::exception) used to escape into the I/O loop
+    // or worker thread and terminate the daemon.
+    log::error("http", "handler failed path=" + req.path + " error=unknown exception");
     return error_response(ApiError::internal());
   }
 }

@@ -144,7 +144,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return shutdown();
     if (ec == bhttp::error::body_limit) {
-      return write(error_response({413, "client-error", "Request body too large"}), false, "");
+      // The headers are parsed by now: answer with CORS headers so a browser client can read
+      // the 413 instead of seeing an opaque network error.
+      std::string origin(parser_->get()[bhttp::field::origin]);
+      return write(error_response({413, "client-error", "Request body too large"}), false, origin);
     }
     if (ec == bhttp::error::header_limit) {
       return write(error_response({431, "client-error", "Request headers too large"}), false, "");
@@ -227,6 +230,11 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(bhttp::field::access_control_expose_headers, "Location, Request-Id, Date");
       res->set(bhttp::field::vary, "Origin");
     }
+    // 1xx/204/304 carry no body and prepare_payload() throws std::invalid_argument if one is
+    // set; on this loop thread that escaped io_context::run() and terminated the daemon (e.g. a
+    // handler returning json_response(204, {}), whose body is "null").
+    int status_class = resp.status / 100;
+    if (status_class == 1 || resp.status == 204 || resp.status == 304) resp.body.clear();
     res->body() = std::move(resp.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

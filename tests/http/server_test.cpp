@@ -1,0 +1,425 @@
+// In-process end-to-end tests: a real http::Server on 127.0.0.1 (ephemeral port, self-signed
+// certificate) driven by the Beast TLS client from tests/support.
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <openssl/ssl.h>
+
+#include "http/gzip.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "support/test_server.h"
+#include "support/tls_client.h"
+
+using namespace wirebox;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using http::Access;
+using http::Exec;
+using http::Request;
+using http::Response;
+using http::Verb;
+using test::HttpsClient;
+
+namespace {
+
+constexpr size_t kMaxBody = 4096;
+const char* const kAllowedOrigin = "https://app.example.com";
+
+std::string this_thread_id() {
+  std::ostringstream s;
+  s << std::this_thread::get_id();
+  return s.str();
+}
+
+// Polls cond until it holds or timeout passes; no fixed sleeps.
+template <class Cond>
+bool eventually(Cond cond, std::chrono::milliseconds timeout = 5000ms) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+struct Fixture {
+  http::Router router;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> waiting{false};
+  std::unique_ptr<test::TestServer> server;
+
+  explicit Fixture(http::ServerOptions options = default_options()) {
+    router.add(Verb::get, "/ping", Access::kPublic, [](Request& r) {
+      return http::json_response(200, {{"pong", true}, {"version", r.api_version}});
+    }, Exec::kInline);
+    router.add(Verb::post, "/echo", Access::kPublic, [](Request& r) {
+      auto j = r.json_object();
+      if (!j) return http::error_response(j.error());
+      return http::json_response(200, {{"body", r.body}, {"json", j.value()}, {"path", r.path}});
+    });
+    router.add(Verb::get, "/thread/inline", Access::kPublic, [](Request&) {
+      return http::json_response(200, {{"thread", this_thread_id()}});
+    }, Exec::kInline);
+    router.add(Verb::get, "/thread/blocking", Access::kPublic, [](Request&) {
+      return http::json_response(200, {{"thread", this_thread_id()}});
+    }, Exec::kBlocking);
+    // Blocks its worker until /release is served (or 5 s pass).
+    router.add(Verb::get, "/wait", Access::kPublic, [this](Request&) {
+      waiting = true;
+      bool ok = released.wait_for(5s) == std::future_status::ready;
+      return http::json_response(200, {{"released", ok}});
+    }, Exec::kBlocking);
+    router.add(Verb::get, "/release", Access::kPublic, [this](Request&) {
+      release.set_value();
+      return http::empty_response(204);
+    }, Exec::kInline);
+    router.add(Verb::get, "/throw", Access::kPublic, [](Request&) -> Response {
+      throw std::runtime_error("boom");
+    });
+    router.add(Verb::get, "/bad-204", Access::kPublic, [](Request&) {
+      return http::json_response(204, nullptr);  // a body ("null") on a 204
+    }, Exec::kInline);
+    router.add(Verb::get, "/self", Access::kUser, [](Request& r) {
+      return http::json_response(200, {{"id", r.identity.user_id}});
+    });
+    router.set_token_verifier([](std::string_view token) -> Result<http::Identity> {
+      if (token == "valid") return http::Identity{"u1", ""};
+      return ApiError::unauthorized("Invalid token");
+    });
+    server = std::make_unique<test::TestServer>(router, std::move(options));
+  }
+
+  static http::ServerOptions default_options() {
+    auto o = test::TestServer::default_options();
+    o.max_body_bytes = kMaxBody;
+    o.cors_origins = {kAllowedOrigin};
+    o.metrics_address = "127.0.0.1";
+    o.metrics_port = 0;
+    return o;
+  }
+
+  uint16_t port() const { return server->port(); }
+};
+
+void check_error_json(const test::HttpResponse& r, int code) {
+  CHECK(r.status == code);
+  CHECK_THAT(r.header("Content-Type"), Contains("application/json"));
+  auto j = r.json();
+  REQUIRE(j.is_object());
+  CHECK(j.size() == 3);
+  CHECK(j["code"] == code);
+  CHECK(j["label"].is_string());
+  CHECK_FALSE(j["label"].get<std::string>().empty());
+  CHECK(j["message"].is_string());
+}
+
+}  // namespace
+
+TEST_CASE("keep-alive: several requests on one connection", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  uint16_t local = c.local_port();
+  auto r1 = c.get("/v8/ping");
+  auto r2 = c.get("/ping");
+  auto r3 = c.post_json("/v8/echo", {{"a", 1}});
+  CHECK(r1.status == 200);
+  CHECK(r1.json() == nlohmann::json{{"pong", true}, {"version", 8}});
+  CHECK(r2.json()["version"] == 0);
+  CHECK(r3.status == 200);
+  CHECK(r1.keep_alive);
+  CHECK(r2.keep_alive);
+  CHECK(c.is_open());
+  CHECK(c.local_port() == local);  // never reconnected
+  CHECK(r1.header("Server") == "wireboxd");
+
+  SECTION("Connection: close is honoured") {
+    auto r = c.request("GET", "/ping", "", {{"Connection", "close"}});
+    CHECK(r.status == 200);
+    CHECK_FALSE(r.keep_alive);
+    CHECK_FALSE(c.is_open());
+    CHECK_THROWS(c.get("/ping"));
+  }
+}
+
+TEST_CASE("a gzip'd JSON body reaches the handler decompressed", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  nlohmann::json doc = {{"email", "alice@example.com"}, {"password", std::string(3000, 'p')}};
+  std::string plain = doc.dump();
+  REQUIRE(plain.size() < kMaxBody);
+  auto r = c.request("POST", "/v8/echo", http::gzip(plain),
+                     {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}});
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["body"] == plain);
+  CHECK(r.json()["json"] == doc);
+  CHECK(r.json()["path"] == "/echo");
+  // The connection stays usable.
+  CHECK(c.get("/ping").status == 200);
+}
+
+TEST_CASE("body size limits answer 413 JSON", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+
+  SECTION("a body of exactly the limit is accepted") {
+    std::string body = "{\"x\":\"" + std::string(kMaxBody - 8, 'a') + "\"}";
+    REQUIRE(body.size() == kMaxBody);
+    CHECK(c.request("POST", "/echo", body).status == 200);
+  }
+  SECTION("an oversize plain body") {
+    std::string body = "{\"x\":\"" + std::string(kMaxBody, 'a') + "\"}";
+    auto r = c.request("POST", "/echo", body, {{"Origin", kAllowedOrigin}});
+    check_error_json(r, 413);
+    CHECK_FALSE(r.keep_alive);
+    CHECK(r.header("Access-Control-Allow-Origin") == kAllowedOrigin);  // readable by the web app
+  }
+  SECTION("a gzip bomb: small on the wire, past the limit inflated") {
+    std::string bomb = http::gzip(std::string(1 << 20, ' '));
+    REQUIRE(bomb.size() < kMaxBody);
+    auto r = c.request("POST", "/echo", bomb, {{"Content-Encoding", "gzip"}});
+    check_error_json(r, 413);
+    CHECK_FALSE(r.keep_alive);
+  }
+}
+
+TEST_CASE("a corrupt gzip body is a 400 and keeps the connection", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  std::string gz = http::gzip(R"({"a":1})");
+  SECTION("not gzip") {
+    auto r = c.request("POST", "/echo", "{\"a\":1}", {{"Content-Encoding", "gzip"}});
+    check_error_json(r, 400);
+    CHECK(r.json()["label"] == "bad-request");
+  }
+  SECTION("truncated") {
+    auto r = c.request("POST", "/echo", gz.substr(0, gz.size() - 4), {{"Content-Encoding", "gzip"}});
+    check_error_json(r, 400);
+  }
+  CHECK(c.is_open());
+  CHECK(c.get("/ping").status == 200);
+}
+
+TEST_CASE("an unsupported Content-Encoding is a 415", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  auto r = c.request("POST", "/echo", "{}", {{"Content-Encoding", "br"}});
+  check_error_json(r, 415);
+  CHECK(c.request("POST", "/echo", "{}", {{"Content-Encoding", "identity"}}).status == 200);
+}
+
+TEST_CASE("404, 405, 401 and 500 are JSON errors", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  auto not_found = c.get("/v8/nothing");
+  check_error_json(not_found, 404);
+  CHECK(not_found.json()["label"] == "no-endpoint");
+  auto wrong_method = c.request("DELETE", "/ping");
+  check_error_json(wrong_method, 405);
+  auto unauthorized = c.get("/self");
+  check_error_json(unauthorized, 401);
+  CHECK(unauthorized.json()["label"] == "missing-auth");
+  CHECK(c.get("/self", {{"Authorization", "Bearer valid"}}).json()["id"] == "u1");
+  check_error_json(c.get("/self", {{"Authorization", "Bearer forged"}}), 401);
+  auto crashed = c.get("/throw");
+  check_error_json(crashed, 500);
+  CHECK(crashed.json()["label"] == "server-error");
+  CHECK(c.is_open());
+  CHECK(c.get("/ping").status == 200);
+}
+
+TEST_CASE("malformed requests get a 400 or 431", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  SECTION("bad header line") {
+    check_error_json(c.send_raw("GET /ping HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"), 400);
+  }
+  SECTION("oversize headers") {
+    auto r = c.request("GET", "/ping", "", {{"X-Big", std::string(20000, 'h')}});
+    check_error_json(r, 431);
+  }
+}
+
+TEST_CASE("a handler's body on a 204 is dropped instead of killing the server", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  auto r = c.get("/bad-204");
+  CHECK(r.status == 204);
+  CHECK(r.body.empty());
+  CHECK(c.get("/ping").status == 200);
+}
+
+TEST_CASE("CORS: allowed origins are echoed with credentials, others get nothing", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  SECTION("allowed") {
+    auto r = c.get("/ping", {{"Origin", kAllowedOrigin}});
+    CHECK(r.status == 200);
+    CHECK(r.header("Access-Control-Allow-Origin") == kAllowedOrigin);
+    CHECK(r.header("Access-Control-Allow-Credentials") == "true");
+    CHECK_THAT(r.header("Vary"), Contains("Origin"));
+    auto err = c.get("/nothing", {{"Origin", kAllowedOrigin}});  // errors too, so the app can read them
+    CHECK(err.status == 404);
+    CHECK(err.header("Access-Control-Allow-Origin") == kAllowedOrigin);
+  }
+  SECTION("disallowed") {
+    for (const char* origin : {"https://evil.example.com", "https://app.example.com.evil.com", "null"}) {
+      CAPTURE(origin);
+      auto r = c.get("/ping", {{"Origin", origin}});
+      CHECK(r.status == 200);
+      CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+      CHECK_FALSE(r.has_header("Access-Control-Allow-Credentials"));
+    }
+  }
+  SECTION("no Origin") {
+    auto r = c.get("/ping");
+    CHECK_FALSE(r.has_header("Access-Control-Allow-Origin"));
+  }
+}
+
+TEST_CASE("CORS: wildcard allows any origin, still echoed (never '*' with credentials)", "[server]") {
+  auto o = Fixture::default_options();
+  o.cors_origins = {"*"};
+  Fixture f(o);
+  HttpsClient c(f.port());
+  auto r = c.get("/ping", {{"Origin", "https://anything.example"}});
+  CHECK(r.header("Access-Control-Allow-Origin") == "https://anything.example");
+  CHECK(r.header("Access-Control-Allow-Credentials") == "true");
+}
+
+TEST_CASE("OPTIONS preflight answers 204 with the CORS grants", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  auto r = c.request("OPTIONS", "/v8/login", "",
+                     {{"Origin", kAllowedOrigin},
+                      {"Access-Control-Request-Method", "POST"},
+                      {"Access-Control-Request-Headers", "content-type,content-encoding"}});
+  CHECK(r.status == 204);
+  CHECK(r.body.empty());
+  CHECK(r.header("Access-Control-Allow-Origin") == kAllowedOrigin);
+  CHECK(r.header("Access-Control-Allow-Credentials") == "true");
+  CHECK_THAT(r.header("Access-Control-Allow-Methods"), Contains("POST") && Contains("DELETE"));
+  CHECK(r.header("Access-Control-Allow-Headers") == "content-type,content-encoding");
+  CHECK(r.header("Access-Control-Max-Age") == "86400");
+  CHECK(r.keep_alive);
+  CHECK(c.get("/ping").status == 200);
+
+  auto other = c.request("OPTIONS", "/v8/login", "", {{"Origin", "https://evil.example.com"}});
+  CHECK(other.status == 204);
+  CHECK_FALSE(other.has_header("Access-Control-Allow-Origin"));
+}
+
+TEST_CASE("TLS 1.2 and 1.3 are accepted, TLS 1.1 is refused", "[server][tls]") {
+  Fixture f;
+  SECTION("TLS 1.1") {
+    test::ClientOptions o;
+    o.max_tls_version = TLS1_1_VERSION;
+    // The server itself refuses the protocol version (not just the cipher suites).
+    CHECK_THROWS_WITH(HttpsClient(f.port(), o), Contains("protocol version"));
+  }
+  SECTION("TLS 1.2") {
+    test::ClientOptions o;
+    o.min_tls_version = TLS1_2_VERSION;
+    o.max_tls_version = TLS1_2_VERSION;
+    HttpsClient c(f.port(), o);
+    CHECK(c.get("/ping").status == 200);
+  }
+  SECTION("TLS 1.3") {
+    test::ClientOptions o;
+    o.min_tls_version = TLS1_3_VERSION;
+    HttpsClient c(f.port(), o);
+    CHECK(c.get("/ping").status == 200);
+  }
+  // The server keeps serving after a refused handshake.
+  HttpsClient c(f.port());
+  CHECK(c.get("/ping").status == 200);
+}
+
+TEST_CASE("blocking routes run on the worker pool, off the I/O loop", "[server]") {
+  Fixture f;  // one I/O loop
+  HttpsClient c(f.port());
+  std::string loop_thread = c.get("/thread/inline").json()["thread"];
+  std::string worker_thread = c.get("/thread/blocking").json()["thread"];
+  CHECK(loop_thread != worker_thread);
+  CHECK(loop_thread != this_thread_id());
+
+  SECTION("a blocked handler does not stall the loop") {
+    // /wait blocks its worker until /release, an inline route, is served on the (only) loop.
+    // If /wait ran on the loop, /release could not be served until /wait gave up.
+    auto waiter = std::async(std::launch::async, [&] {
+      HttpsClient w(f.port());
+      return w.get("/wait");
+    });
+    REQUIRE(eventually([&] { return f.waiting.load(); }));
+    auto start = std::chrono::steady_clock::now();
+    CHECK(c.get("/release").status == 204);
+    CHECK(std::chrono::steady_clock::now() - start < 2s);
+    auto w = waiter.get();
+    CHECK(w.status == 200);
+    CHECK(w.json()["released"] == true);
+  }
+}
+
+TEST_CASE("stop() returns promptly with an idle keep-alive connection open", "[server]") {
+  auto o = Fixture::default_options();
+  o.idle_timeout_seconds = 60;
+  Fixture f(o);
+  HttpsClient c(f.port());
+  CHECK(c.get("/ping").keep_alive);
+  auto start = std::chrono::steady_clock::now();
+  f.server->server().stop();
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  CHECK(c.wait_closed(2s));  // the idle connection was closed, not leaked
+}
+
+TEST_CASE("start() fails clearly when the port is taken", "[server]") {
+  Fixture f;
+  auto o = Fixture::default_options();
+  o.port = f.port();
+  o.tls = f.server->options().tls;
+  http::Server second(o, f.router);
+  CHECK_THROWS_WITH(second.start(), Contains("cannot listen") && Contains(std::to_string(f.port())));
+}
+
+TEST_CASE("connections beyond max_connections are refused", "[server]") {
+  auto o = Fixture::default_options();
+  o.max_connections = 1;
+  Fixture f(o);
+  auto first = std::make_unique<HttpsClient>(f.port());
+  CHECK(first->get("/ping").status == 200);
+  CHECK_THROWS(HttpsClient(f.port()));
+  first.reset();
+  // Once the first connection is gone a new one is served (the server notices asynchronously).
+  bool served = eventually([&] {
+    try {
+      HttpsClient c(f.port());
+      return c.get("/ping").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  });
+  CHECK(served);
+}
+
+TEST_CASE("the metrics listener serves Prometheus text over plain HTTP", "[server][metrics]") {
+  Fixture f;
+  REQUIRE(f.server->metrics_port() != 0);
+  {
+    HttpsClient c(f.port());
+    CHECK(c.get("/ping").status == 200);
+    CHECK(c.get("/nothing").status == 404);
+  }
+  auto r = test::plain_http_get(f.server->metrics_port(), "/metrics");
+  CHECK(r.status == 200);
+  CHECK(r.header("Content-Type") == "text/plain; version=0.0.4");
+  CHECK_THAT(r.body, Contains("# TYPE wirebox_http_responses_total counter"));
+  CHECK_THAT(r.body, Contains("wirebox_http_responses_total{class=\"2xx\"} "));
+  CHECK_THAT(r.body, Contains("wirebox_http_responses_total{class=\"4xx\"} "));
+  CHECK_THAT(r.body, Contains("# TYPE wirebox_http_connections gauge"));
+  CHECK(test::plain_http_get(f.server->metrics_port(), "/other").status == 404);
+}

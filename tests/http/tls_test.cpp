@@ -1,0 +1,96 @@
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <boost/asio/ssl/context.hpp>
+#include <catch2/catch.hpp>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "http/tls.h"
+#include "support/temp_dir.h"
+
+using namespace wirebox;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::unique_ptr<X509, decltype(&X509_free)> load_cert(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  REQUIRE(f);
+  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  REQUIRE(x);
+  return {x, X509_free};
+}
+
+}  // namespace
+
+TEST_CASE("ensure_self_signed creates a usable certificate once", "[tls]") {
+  test::TempDir dir;
+  std::string tls_dir = dir.file("data/tls");  // parent directories are created
+  auto p = http::ensure_self_signed(tls_dir, {"chat.example.com", "localhost", "127.0.0.1", "::1"});
+  REQUIRE(p.ok());
+  CHECK(p->cert_file == tls_dir + "/cert.pem");
+  CHECK(p->key_file == tls_dir + "/key.pem");
+
+  struct stat st {};
+  REQUIRE(stat(p->key_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);  // the private key is not readable by others
+  CHECK_FALSE(std::filesystem::exists(p->key_file + ".tmp"));
+  CHECK_FALSE(std::filesystem::exists(p->cert_file + ".tmp"));
+
+  auto cert = load_cert(p->cert_file);
+  CHECK(X509_check_host(cert.get(), "chat.example.com", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(cert.get(), "localhost", 0, 0, nullptr) == 1);
+  CHECK(X509_check_ip_asc(cert.get(), "127.0.0.1", 0) == 1);
+  CHECK(X509_check_ip_asc(cert.get(), "::1", 0) == 1);
+  CHECK(X509_check_host(cert.get(), "other.example.com", 0, 0, nullptr) != 1);
+  CHECK(X509_cmp_current_time(X509_get0_notBefore(cert.get())) < 0);
+  CHECK(X509_cmp_current_time(X509_get0_notAfter(cert.get())) > 0);
+
+  boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_server);
+  CHECK_NOTHROW(http::configure_server_context(ctx, *p));
+
+  // A second call reuses the files instead of minting a new identity on every start.
+  std::string cert_pem = slurp(p->cert_file), key_pem = slurp(p->key_file);
+  auto again = http::ensure_self_signed(tls_dir, {"chat.example.com"});
+  REQUIRE(again.ok());
+  CHECK(slurp(again->cert_file) == cert_pem);
+  CHECK(slurp(again->key_file) == key_pem);
+}
+
+TEST_CASE("configure_server_context reports unusable files", "[tls]") {
+  test::TempDir dir;
+  auto a = http::ensure_self_signed(dir.file("a"), {"localhost"});
+  auto b = http::ensure_self_signed(dir.file("b"), {"localhost"});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_server);
+
+  SECTION("missing certificate") {
+    CHECK_THROWS_WITH(http::configure_server_context(ctx, {dir.file("nope.pem"), a->key_file}),
+                      Contains("cannot load certificate") && Contains("nope.pem"));
+  }
+  SECTION("missing key") {
+    CHECK_THROWS_WITH(http::configure_server_context(ctx, {a->cert_file, dir.file("nokey.pem")}),
+                      Contains("cannot load private key"));
+  }
+  SECTION("key of another certificate") {
+    // OpenSSL may already refuse the key while loading it, or only at the final check.
+    CHECK_THROWS_WITH(http::configure_server_context(ctx, {a->cert_file, b->key_file}),
+                      Contains("private key") && Contains(b->key_file) || Contains("does not match"));
+  }
+}
