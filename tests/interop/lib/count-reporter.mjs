@@ -17,8 +17,9 @@ export default async function* countReporter(source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const {details} = event.data;
     if (details?.type === 'suite') {
-      // A suite counts on its own only when a hook or its body threw outside any test.
-      if (event.type === 'test:fail' && details.error?.failureType !== 'subtestsFailed') failed++;
+      // A suite counts on its own only when its body threw (its tests may never have been
+      // declared). A failed before() hook already fails every test in it.
+      if (event.type === 'test:fail' && details.error?.failureType === 'testCodeFailure') failed++;
     } else if (event.data.skip || event.data.todo) {
       skipped++;
     } else if (event.type === 'test:pass') {

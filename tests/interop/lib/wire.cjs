@@ -192,3 +192,34 @@ module.exports = {
   newIdentity,
   traced,
 };
+
+// ---- user lifecycle helpers ------------------------------------------------------------------
+
+const {ClientType} = require('@wireapp/api-client/lib/client/');
+
+/** POST /register through APIClient.register (as the webapp's sign-up does); returns the User. */
+async function registerUser(label, identity = newIdentity(label)) {
+  const user = new User(label, identity);
+  user.context = await user.act(async api => {
+    await api.useVersion(MIN_API_VERSION, MAX_API_VERSION);
+    return api.register(
+      {name: identity.name, email: identity.email, password: identity.password},
+      ClientType.PERMANENT,
+    );
+  });
+  return user;
+}
+
+/** A new APIClient (own cookie) logged in as an existing identity with persist=true. */
+async function loginUser(label, identity) {
+  const user = new User(label, identity);
+  user.context = await user.act(async api => {
+    await api.useVersion(MIN_API_VERSION, MAX_API_VERSION);
+    return api.login({email: identity.email, password: identity.password, clientType: ClientType.PERMANENT});
+  });
+  return user;
+}
+
+module.exports.ClientType = ClientType;
+module.exports.registerUser = registerUser;
+module.exports.loginUser = loginUser;
