@@ -1,0 +1,47 @@
+#include "calling/turn/datagram_batch.h"
+
+#include <cstring>
+
+namespace wirebox::turn {
+
+Endpoint endpoint_from_sockaddr(const sockaddr_storage& address) {
+  Endpoint e;
+  std::memcpy(e.data(), &address, address.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+  return e;
+}
+
+DatagramBatch::DatagramBatch() : buffers_(kBatch * (kHeadroom + kMaxDatagram)) {
+  for (size_t i = 0; i < kBatch; ++i) {
+    iovecs_[i].iov_base = buffers_.data() + slot_offset(i) + kHeadroom;
+    iovecs_[i].iov_len = kMaxDatagram;
+  }
+}
+
+size_t DatagramBatch::receive(int fd, uint64_t& truncated) {
+  for (size_t i = 0; i < kBatch; ++i) {
+    auto& h = headers_[i].msg_hdr;
+    h = {};
+    h.msg_name = &addresses_[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &iovecs_[i];
+    h.msg_iovlen = 1;
+    headers_[i].msg_len = 0;
+  }
+  int n = ::recvmmsg(fd, headers_.data(), kBatch, MSG_DONTWAIT, nullptr);
+  filled_ = n == static_cast<int>(kBatch);
+  if (n <= 0) return 0;
+  size_t count = 0;
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+    if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      ++truncated;
+      continue;
+    }
+    valid_[count] = i;
+    sizes_[count] = headers_[i].msg_len;
+    sources_[count] = endpoint_from_sockaddr(addresses_[i]);
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace wirebox::turn

@@ -1,0 +1,41 @@
+// RelayOptions: everything the TURN relay is configured with. Plain data, copied into the
+// relay at construction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wirebox::turn {
+
+enum class ClientTransport { kUdp, kTcp, kTls };
+
+struct ListenerSpec {
+  ClientTransport transport = ClientTransport::kUdp;
+  std::string address = "127.0.0.1";
+  uint16_t port = 3478;  // 0 picks a free port (tests); bound_port() tells which
+};
+
+struct RelayOptions {
+  std::string realm = "wirebox.localhost";
+  // Shared secrets by key index (the k= of Wire usernames); index 0 is the current one.
+  std::vector<std::string> secrets;
+  std::vector<ListenerSpec> listeners;
+  std::string tls_cert_file;  // PEM chain and key for kTls listeners
+  std::string tls_key_file;
+  std::string relay_address_v4 = "127.0.0.1";  // where relay sockets are bound
+  std::string relay_address_v6;                // empty: no IPv6 relayed addresses
+  // Address put in XOR-RELAYED-ADDRESS when the host sits behind a 1:1 NAT; empty: the bound one.
+  std::string public_address_v4;
+  uint16_t relay_port_min = 49152;
+  uint16_t relay_port_max = 65535;
+  bool allow_loopback_peers = false;
+  int loops = 1;  // event loops (threads); UDP listeners are SO_REUSEPORT-sharded over them
+  uint32_t max_allocations = 10000;
+  uint32_t max_allocations_per_user = 16;  // per r= of the Wire username
+  uint32_t default_lifetime_seconds = 600;
+  uint32_t max_lifetime_seconds = 3600;
+  int64_t nonce_lifetime_seconds = 600;
+};
+
+}  // namespace wirebox::turn

@@ -1,0 +1,132 @@
+// TurnShard: one event loop's share of the TURN relay. It owns the allocations made by the
+// clients this loop serves (UDP clients are pinned to a loop by SO_REUSEPORT's 4-tuple hash,
+// stream clients by the connection), their relay sockets, and a once-a-second sweep that
+// expires allocations, permissions and channels. It answers STUN requests (Binding, Allocate,
+// Refresh, CreatePermission, ChannelBind) with long-term credentials derived from the Wire
+// username, and moves Send/Data indications and ChannelData between clients and peers.
+//
+// Data path: datagrams are drained with recvmmsg() into a per-loop DatagramBatch and sent
+// with one sendto() each; ChannelData headers are written in place, so no packet is copied or
+// allocated for except Data indications (the slow path, used before a channel is bound).
+//
+// Ownership: owned by TurnRelay; RelayShared must outlive it. Links passed to
+// on_client_message must stay valid until on_link_closed (streams) or for the call (UDP).
+// Thread safety: every method runs on the shard's io_context thread, except construction and
+// the destructor (after the loop stopped).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "calling/turn/allocation_quota.h"
+#include "calling/turn/allocation_state.h"
+#include "calling/turn/client_link.h"
+#include "calling/turn/datagram_batch.h"
+#include "calling/turn/nonce_issuer.h"
+#include "calling/turn/peer_address_policy.h"
+#include "calling/turn/relay_counters.h"
+#include "calling/turn/relay_options.h"
+#include "calling/turn/stun_integrity.h"
+#include "calling/turn/stun_message.h"
+
+namespace wirebox::turn {
+
+// State all shards share: immutable except the quota, which locks itself. Counters are per shard.
+struct RelayShared {
+  RelayOptions options;
+  PeerAddressPolicy policy;
+  NonceIssuer nonces;
+  AllocationQuota quota;
+};
+
+// A client as the relay sees it: which listener, from where. The allocation key (the 5-tuple).
+struct ClientAddress {
+  uint8_t listener = 0;
+  Endpoint endpoint;
+  bool operator==(const ClientAddress&) const = default;
+};
+
+class TurnShard {
+ public:
+  TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::io_context& io);
+  ~TurnShard();
+  TurnShard(const TurnShard&) = delete;
+  TurnShard& operator=(const TurnShard&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+
+  // Starts reading a bound, non-blocking UDP listener socket of this loop.
+  void add_udp_listener(boost::asio::ip::udp::socket socket, uint8_t listener_id);
+  // Starts the sweep timer.
+  void start();
+  // Closes listeners, relay sockets and the timer (on the loop thread, before it stops).
+  void stop();
+
+  // One STUN or ChannelData message from a stream client (framing already done).
+  void on_client_message(std::span<uint8_t> message, const ClientAddress& from, ClientLink& link);
+  // A stream client disconnected: its allocation goes too.
+  void on_link_closed(const ClientAddress& from);
+
+ private:
+  struct Allocation;
+  struct ClientAddressHash {
+    size_t operator()(const ClientAddress& a) const;
+  };
+  struct UdpListener {
+    boost::asio::ip::udp::socket socket;
+    uint8_t id;
+  };
+
+  void read_listener(UdpListener& listener);
+  void read_relay(std::shared_ptr<Allocation> allocation);
+  void drain_listener(UdpListener& listener);
+  void drain_relay(Allocation& allocation);
+  void sweep();
+  void release(std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash>::iterator it);
+
+  // Request handling (turn_shard_requests.cpp).
+  void on_stun(std::span<const uint8_t> bytes, const ClientAddress& from, ClientLink& link);
+  void on_channel_data(std::span<const uint8_t> bytes, const ClientAddress& from);
+  void on_send_indication(const StunMessage& message, const ClientAddress& from);
+  void on_data_from_peer(Allocation& allocation, std::span<uint8_t> payload, const Endpoint& peer, int64_t now);
+
+  struct Auth;  // outcome of checking a request's credentials
+  bool authenticate(const StunMessage& request, const ClientAddress& from, ClientLink& link, Auth& auth);
+  void handle_allocate(const StunMessage& request, const ClientAddress& from, ClientLink& link, const Auth& auth);
+  void handle_refresh(const StunMessage& request, const ClientAddress& from, ClientLink& link, const Auth& auth);
+  void handle_create_permission(const StunMessage& request, const ClientAddress& from, ClientLink& link,
+                                const Auth& auth);
+  void handle_channel_bind(const StunMessage& request, const ClientAddress& from, ClientLink& link, const Auth& auth);
+  void send_binding_response(const StunMessage& request, const ClientAddress& from, ClientLink& link);
+  void send_error(const StunMessage& request, ClientLink& link, int code, const Auth* auth);
+  void send_unauthorized(const StunMessage& request, ClientLink& link, int code);
+  bool open_relay_socket(Allocation& allocation, bool ipv6, bool even_port);
+  // The caller's allocation, or nullptr after answering 437 / 441.
+  Allocation* find_for_request(const StunMessage& request, const ClientAddress& from, ClientLink& link,
+                               const Auth& auth);
+  void send_to_peer(Allocation& allocation, std::span<const uint8_t> data, const Endpoint& peer);
+
+  RelayShared& shared_;
+  RelayCounters& counters_;
+  boost::asio::io_context& io_;
+  boost::asio::steady_timer sweep_timer_;
+  std::vector<std::unique_ptr<UdpListener>> listeners_;
+  std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash> allocations_;
+  DatagramBatch batch_;
+  std::vector<uint8_t> scratch_;  // response / Data indication buffer
+  uint64_t indication_sequence_ = 0;
+  uint32_t next_port_ = 0;        // where the relay port search starts next
+  bool stopped_ = false;
+};
+
+int64_t monotonic_ms();
+
+}  // namespace wirebox::turn
