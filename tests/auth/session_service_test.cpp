@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+
+#include "auth/session_service.h"
+#include "core/time.h"
+#include "storage/migrations.h"
+#include "storage/sqlite.h"
+#include "support/temp_dir.h"
+
+using namespace wirebox;
+using namespace wirebox::auth;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  storage::Database db{dir.file("t.db"), 2};
+  SessionOptions options;
+  std::unique_ptr<SessionService> sessions;
+
+  explicit Fixture(int64_t renew_age = 1209600) {
+    storage::apply_migrations(db, {cookie_schema()});
+    options.cookie_renew_age_seconds = renew_age;
+    sessions = std::make_unique<SessionService>(options, TokenSigner::generate(), make_sqlite_cookie_store(db));
+    sessions->set_client_check([](const std::string&, const std::string& c) { return c == "c1"; });
+  }
+};
+
+std::string cookie_value(const std::string& set_cookie) {
+  return SessionService::cookie_from_header(set_cookie.substr(0, set_cookie.find(';')));
+}
+
+}  // namespace
+
+TEST_CASE("a persistent session gives a cookie with Expires that refreshes into tokens") {
+  Fixture f;
+  auto s = f.sessions->open("user-1", true, "");
+  REQUIRE(s.ok());
+  CHECK(s->set_cookie.find("; Path=/access; Expires=") != std::string::npos);
+  CHECK(s->set_cookie.find("HttpOnly; Secure") != std::string::npos);
+  CHECK(s->access["token_type"] == "Bearer");
+  CHECK(s->access["expires_in"].is_number());
+  auto id = f.sessions->verify(s->access["access_token"].get<std::string>());
+  REQUIRE(id.ok());
+  CHECK(id->user_id == "user-1");
+
+  auto r = f.sessions->refresh(cookie_value(s->set_cookie), std::nullopt);
+  REQUIRE(r.ok());
+  CHECK(r->access["user"] == "user-1");
+  CHECK_FALSE(r->set_cookie.has_value());  // young cookie: no rotation
+}
+
+TEST_CASE("a session cookie has no Expires attribute") {
+  Fixture f;
+  auto s = f.sessions->open("u", false, "");
+  REQUIRE(s.ok());
+  CHECK(s->set_cookie.find("Expires") == std::string::npos);
+}
+
+TEST_CASE("refresh failures are 403 invalid-credentials, never 401") {
+  Fixture f;
+  auto missing = f.sessions->refresh("", std::nullopt);
+  CHECK(missing.error().code == 403);
+  CHECK(missing.error().message == "Missing cookie");
+  auto unknown = f.sessions->refresh("not-a-cookie", std::nullopt);
+  CHECK(unknown.error().code == 403);
+  CHECK(unknown.error().label == "invalid-credentials");
+}
+
+TEST_CASE("client_id binds the token to a client the user owns, and sticks to the cookie") {
+  Fixture f;
+  auto s = f.sessions->open("u", true, "");
+  std::string cookie = cookie_value(s->set_cookie);
+  CHECK(f.sessions->refresh(cookie, std::string("c2")).error().code == 403);
+  auto bound = f.sessions->refresh(cookie, std::string("c1"));
+  REQUIRE(bound.ok());
+  CHECK(f.sessions->verify(bound->access["access_token"].get<std::string>())->client_id == "c1");
+  auto again = f.sessions->refresh(cookie, std::nullopt);
+  CHECK(f.sessions->verify(again->access["access_token"].get<std::string>())->client_id == "c1");
+}
+
+TEST_CASE("logout revokes the cookie") {
+  Fixture f;
+  auto s = f.sessions->open("u", true, "");
+  std::string cookie = cookie_value(s->set_cookie);
+  REQUIRE(f.sessions->logout(cookie).ok());
+  CHECK(f.sessions->refresh(cookie, std::nullopt).error().code == 403);
+  CHECK(f.sessions->logout(cookie).error().code == 403);
+}
+
+TEST_CASE("old cookies are rotated; the old value keeps working and logout kills both") {
+  Fixture f(0);  // every refresh rotates
+  auto s = f.sessions->open("u", true, "");
+  std::string old_cookie = cookie_value(s->set_cookie);
+  auto r = f.sessions->refresh(old_cookie, std::nullopt);
+  REQUIRE(r.ok());
+  REQUIRE(r->set_cookie.has_value());
+  std::string new_cookie = cookie_value(*r->set_cookie);
+  CHECK(new_cookie != old_cookie);
+  CHECK(f.sessions->refresh(new_cookie, std::nullopt).ok());
+  CHECK(f.sessions->refresh(old_cookie, std::nullopt).ok());
+  REQUIRE(f.sessions->logout(old_cookie).ok());
+  CHECK_FALSE(f.sessions->refresh(new_cookie, std::nullopt).ok());
+}
+
+TEST_CASE("cookies are stored hashed") {
+  Fixture f;
+  auto s = f.sessions->open("u", true, "");
+  std::string cookie = cookie_value(s->set_cookie);
+  bool plaintext_found = false;
+  f.db.read([&](storage::Connection& c) {
+    auto st = c.prepare("SELECT COUNT(*) FROM auth_cookies WHERE hash = ? OR label = ?");
+    st.bind(1, cookie).bind(2, cookie);
+    st.step();
+    plaintext_found = st.integer(0) > 0;
+  });
+  CHECK_FALSE(plaintext_found);
+}
