@@ -77,8 +77,8 @@ json self_client_json(const Client& c) {
 json public_client_json(const Client& c) { return {{"id", c.id}, {"class", c.cls}}; }
 
 ClientsApi::ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
-                       notifications::NotificationStore& notifications)
-    : options_(std::move(options)), clients_(clients), users_(users), notifications_(notifications) {}
+                       notifications::EventPublisher& events)
+    : options_(std::move(options)), clients_(clients), users_(users), events_(events) {}
 
 Status ClientsApi::reauthenticate(const Request& req, const json& body) {
   auto password = json_fields::opt_string(body, "password", 1, 1024);
@@ -190,12 +190,12 @@ Response ClientsApi::add_client(Request& req) {
   auto client = clients_.add(req.identity.user_id, std::move(n), options_.max_permanent, &replaced);
   if (!client) return error_response(client.error());
   if (!replaced.empty())
-    notifications_.append(req.identity.user_id, {},
-                          json::array({{{"type", "user.client-remove"}, {"client", {{"id", replaced}}}}}));
+    events_.publish_one({req.identity.user_id, {}, json::array({{{"type", "user.client-remove"},
+                                                               {"client", {{"id", replaced}}}}})});
   // Visible to every client of the user, the new one included (core reads it right away via
   // GET /notifications/last).
-  auto queued = notifications_.append(req.identity.user_id, {},
-                                      json::array({{{"type", "user.client-add"}, {"client", self_client_json(*client)}}}));
+  auto queued = events_.publish_one(
+      {req.identity.user_id, {}, json::array({{{"type", "user.client-add"}, {"client", self_client_json(*client)}}})});
   if (!queued) return error_response(queued.error());
   return json_response(201, self_client_json(*client)).with_header("Location", "/clients/" + client->id);
 }
@@ -230,8 +230,8 @@ Response ClientsApi::delete_client(Request& req) {
   if (client->type == "permanent")
     if (auto s = reauthenticate(req, *body); !s) return error_response(s.error());
   if (auto s = clients_.remove(req.identity.user_id, client->id); !s) return error_response(s.error());
-  notifications_.append(req.identity.user_id, {},
-                        json::array({{{"type", "user.client-remove"}, {"client", {{"id", client->id}}}}}));
+  events_.publish_one({req.identity.user_id, {},
+                       json::array({{{"type", "user.client-remove"}, {"client", {{"id", client->id}}}}})});
   return empty_response(200);
 }
 

@@ -8,7 +8,7 @@
 
 #include "clients/client_store.h"
 #include "http/router.h"
-#include "notifications/notification_store.h"
+#include "notifications/event_publisher.h"
 #include "users/user_store.h"
 
 namespace wirebox::clients {
@@ -24,7 +24,7 @@ nlohmann::json public_client_json(const Client& c);  // {id, class}
 class ClientsApi {
  public:
   ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
-             notifications::NotificationStore& notifications);
+             notifications::EventPublisher& events);
   void register_routes(http::Router& router);
 
  private:
@@ -40,7 +40,7 @@ class ClientsApi {
   ClientsOptions options_;
   ClientStore& clients_;
   users::UserStore& users_;
-  notifications::NotificationStore& notifications_;
+  notifications::EventPublisher& events_;
 };
 
 }  // namespace wirebox::clients

@@ -25,6 +25,13 @@ class Database;
 
 namespace wirebox::notifications {
 
+// One notification to enqueue for one user.
+struct Delivery {
+  std::string user_id;
+  std::vector<std::string> clients;  // empty: every client of the user
+  nlohmann::json payload;            // array of events (usually one)
+};
+
 struct Notification {
   std::string id;
   nlohmann::json payload;  // array of events
@@ -38,9 +45,8 @@ struct Page {
 class NotificationStore {
  public:
   virtual ~NotificationStore() = default;
-  // clients empty = visible to every client of the user. Returns the new id.
-  virtual Result<std::string> append(const std::string& user_id, const std::vector<std::string>& clients,
-                                     const nlohmann::json& payload) = 0;
+  // Appends all deliveries in one commit; returns their ids in order.
+  virtual Result<std::vector<std::string>> append(const std::vector<Delivery>& deliveries) = 0;
   // Notifications visible to client after `since` (all if empty); 404 if since is unknown.
   virtual Result<Page> list(const std::string& user_id, const std::string& client_id, const std::string& since,
                             size_t size) = 0;

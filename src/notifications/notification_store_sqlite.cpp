@@ -15,25 +15,29 @@ class SqliteNotificationStore : public NotificationStore {
  public:
   explicit SqliteNotificationStore(storage::Database& db) : db_(db) {}
 
-  Result<std::string> append(const std::string& user_id, const std::vector<std::string>& clients,
-                             const nlohmann::json& payload) override {
-    std::string list;
-    if (!clients.empty()) {
-      list = ",";
-      for (const auto& c : clients) list += c + ",";
-    }
-    std::string id;
+  Result<std::vector<std::string>> append(const std::vector<Delivery>& deliveries) override {
+    std::vector<std::string> ids;
     try {
       db_.write([&](Connection& c) {
-        // The id is taken inside the write lock so ids and sequence order agree.
-        id = new_time_uuid();
-        c.prepare("INSERT INTO notifications(user_id, id, clients, payload, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(1, user_id).bind(2, id).bind(3, list).bind(4, payload.dump()).bind(5, now_ms()).run();
+        ids.clear();
+        auto st = c.prepare(
+            "INSERT INTO notifications(user_id, id, clients, payload, created_at) VALUES (?, ?, ?, ?, ?)");
+        for (const auto& d : deliveries) {
+          std::string list;
+          if (!d.clients.empty()) {
+            list = ",";
+            for (const auto& client : d.clients) list += client + ",";
+          }
+          // Ids are taken inside the write lock so id order and sequence order agree.
+          ids.push_back(new_time_uuid());
+          st.reset();
+          st.bind(1, d.user_id).bind(2, ids.back()).bind(3, list).bind(4, d.payload.dump()).bind(5, now_ms()).run();
+        }
       });
     } catch (const storage::SqliteError& e) {
       return ApiError::internal(std::string("notification store: ") + e.what());
     }
-    return id;
+    return ids;
   }
 
   Result<Page> list(const std::string& user_id, const std::string& client_id, const std::string& since,

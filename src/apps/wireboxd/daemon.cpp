@@ -15,6 +15,7 @@
 #include "http/system_routes.h"
 #include "http/tls.h"
 #include "notifications/api.h"
+#include "notifications/event_publisher.h"
 #include "notifications/notification_store.h"
 #include "storage/migrations.h"
 #include "storage/sqlite.h"
@@ -34,6 +35,7 @@ struct Daemon::Impl {
   std::unique_ptr<auth::SessionService> sessions;
   std::unique_ptr<users::UsersApi> users_api;
   std::unique_ptr<notifications::NotificationStore> notifications;
+  std::unique_ptr<notifications::EventPublisher> events;
   std::unique_ptr<clients::ClientStore> clients;
   std::unique_ptr<clients::ClientsApi> clients_api;
   http::Router router;
@@ -98,9 +100,10 @@ void Daemon::start() {
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions);
 
   d.notifications = notifications::make_sqlite_notification_store(*d.db);
+  d.events = std::make_unique<notifications::EventPublisher>(*d.notifications);
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
-                                                        *d.clients, *d.users, *d.notifications);
+                                                        *d.clients, *d.users, *d.events);
   d.sessions->set_client_check([clients = d.clients.get()](const std::string& user, const std::string& client) {
     return clients->find(user, client).has_value();
   });
