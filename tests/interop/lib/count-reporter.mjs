@@ -29,5 +29,5 @@ export default async function* countReporter(source) {
     }
     save();
   }
-  yield '';
+  yield "";
 }

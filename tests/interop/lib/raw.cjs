@@ -9,15 +9,20 @@ const BASE = new URL(process.env.WIREBOX_URL);
 /**
  * Sends one request. body: string | Buffer | undefined. Resolves {status, headers, text, json}
  * as soon as the response has ended, even if the server stopped reading the body early.
+ * expectContinue: send "Expect: 100-continue" and the body only after the server's 100.
  */
-function request({method = 'GET', path, headers = {}, body, timeoutMs = 10_000}) {
+function request({method = 'GET', path, headers = {}, body, expectContinue = false, timeoutMs = 10_000}) {
   return new Promise((resolve, reject) => {
     const req = https.request({
       host: BASE.hostname,
       port: BASE.port,
       method,
       path,
-      headers: {...headers, ...(body !== undefined ? {'content-length': Buffer.byteLength(body)} : {})},
+      headers: {
+        ...headers,
+        ...(body !== undefined ? {'content-length': Buffer.byteLength(body)} : {}),
+        ...(expectContinue ? {expect: '100-continue'} : {}),
+      },
       rejectUnauthorized: false,
       agent: false,
     });
@@ -53,8 +58,12 @@ function request({method = 'GET', path, headers = {}, body, timeoutMs = 10_000})
     req.on('error', err => {
       setTimeout(() => done(reject, new Error(`${method} ${path}: ${err.code || err.message} and no response`)), 200);
     });
-    if (body !== undefined) req.write(body);
-    req.end();
+    if (body !== undefined && expectContinue) {
+      req.on('continue', () => req.end(body));
+    } else {
+      if (body !== undefined) req.write(body);
+      req.end();
+    }
   });
 }
 

@@ -4,6 +4,7 @@
 // per-user zuid cookie swapping, and unique test identities.
 
 const crypto = require('node:crypto');
+const zlib = require('node:zlib');
 const {APIClient} = require('@wireapp/api-client');
 const {CookieStore} = require('@wireapp/api-client/lib/auth/CookieStore');
 
@@ -68,7 +69,7 @@ class Recorder {
             `in a way the client retries (e.g. 401 on a fresh token or on /access)\n${this.trace()}`,
         );
       }
-      config.wireboxEntry = {request: describeConfig(config), status: '…'};
+      config.wireboxEntry = {request: describeConfig(config), status: '…', config};
       this.entries.push(config.wireboxEntry);
       return config;
     });
@@ -89,6 +90,28 @@ class Recorder {
       },
     );
     return this;
+  }
+
+  /** The JSON body of a recorded request (gunzipped as needed), or undefined. */
+  static requestJson(entry) {
+    let data = entry?.config?.data;
+    if (data === undefined || data === null) return undefined;
+    try {
+      if (typeof data !== 'string') {
+        let bytes = Buffer.from(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength);
+        const encoding = String(entry.config.headers?.['Content-Encoding'] ?? entry.config.headers?.['content-encoding'] ?? '');
+        if (encoding === 'gzip') bytes = zlib.gunzipSync(bytes);
+        data = bytes.toString('utf8');
+      }
+      return JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The first recorded entry whose "METHOD /path" matches re. */
+  find(re) {
+    return this.entries.find(e => re.test(e.request));
   }
 
   trace(last = 25) {

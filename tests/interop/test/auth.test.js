@@ -87,7 +87,7 @@ test.describe('registration and login', () => {
     );
     assert.equal(alice.api.transport.http.accessTokenStore.accessTokenData.access_token, refreshed.access_token);
     // The refreshed token works, and so does the old one until it expires.
-    const self = await alice.act(api => api.self.getSelf());
+    const self = await alice.act(api => api.api.self.getSelf());
     assert.equal(self.id, state.alice.context.userId);
     assert.ok(before.access_token, 'there was a token before the refresh');
   });
@@ -95,7 +95,7 @@ test.describe('registration and login', () => {
   test.it('GET /self returns the profile with a qualified id', T, async () => {
     const alice = state.aliceLogin;
     assert.ok(alice, 'needs the logged-in user');
-    const self = await alice.act(api => api.self.getSelf());
+    const self = await alice.act(api => api.api.self.getSelf());
     const {identity} = state.alice;
     assert.equal(self.id, state.alice.context.userId);
     assert.deepEqual(self.qualified_id, {id: state.alice.context.userId, domain: DOMAIN});
@@ -107,7 +107,7 @@ test.describe('registration and login', () => {
 
     // Bob's view of himself is his own profile, not Alice's.
     const bob = state.bob;
-    const bobSelf = await bob.act(api => api.self.getSelf());
+    const bobSelf = await bob.act(api => api.api.self.getSelf());
     assert.equal(bobSelf.id, bob.context.userId);
     assert.equal(bobSelf.name, bob.identity.name);
     assert.deepEqual(bobSelf.qualified_id, {id: bob.context.userId, domain: DOMAIN});

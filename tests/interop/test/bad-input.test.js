@@ -36,8 +36,31 @@ test.describe('bad input over raw HTTPS, no user needed', () => {
     assertWireError(res, 400);
   });
 
-  test.it('a body over the limit -> 413', T, async () => {
+  test.it('a body over the limit -> 413 (announced by Content-Length, Expect: 100-continue)', T, async () => {
+    // The client waits for "100 Continue" before sending, so the server can refuse on the headers.
     const big = Buffer.alloc(3 * 1024 * 1024, 0x20); // 3 MiB of spaces; the default limit is 1 MiB
+    const res = await request({
+      method: 'POST',
+      path: '/v8/login',
+      headers: {'content-type': JSON_TYPE},
+      body: big,
+      expectContinue: true,
+    });
+    assert.equal(res.status, 413, describeResponse(res));
+  });
+
+  // Marked todo: whether the client wins the race against the reset depends on timing (it loses
+  // almost always when this file runs alone, sometimes not under load), so it cannot gate the
+  // suite; it still runs and prints its result. Drop the todo once wireboxd closes gracefully.
+  test.it('a body over the limit -> 413, readable while the client is still sending', {
+    ...T,
+    todo: 'wireboxd closes the socket with unread request bytes (TCP RST), so the 413 is often lost',
+  }, async () => {
+    // api-client (axios) just sends the whole body. If the server answers 413 and closes the
+    // socket while request bytes are still unread, the kernel sends a TCP RST and the client
+    // sees ECONNRESET instead of the 413 (and axios-retry retries network errors forever).
+    // RFC 9112 section 9.6: close in stages (half-close, keep reading for a while).
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x20);
     const res = await request({
       method: 'POST',
       path: '/v8/login',

@@ -7,9 +7,20 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const {Account} = require('@wireapp/core');
 const proteus = require('@wireapp/proteus');
-const {ClientType, DOMAIN, MAX_API_VERSION, MIN_API_VERSION, User, loginUser, registerUser} = require('../lib/wire.cjs');
+const {
+  ClientType,
+  DOMAIN,
+  MAX_API_VERSION,
+  MIN_API_VERSION,
+  Recorder,
+  User,
+  loginUser,
+  registerUser,
+} = require('../lib/wire.cjs');
 
-const NB_PREKEYS = 3; // small, so exhausting them takes few requests
+// Small, so exhausting them takes few requests. Cryptobox counts the last-resort key in this
+// number: the client uploads NB_PREKEYS - 1 regular prekeys.
+const NB_PREKEYS = 4;
 const LAST_RESORT = 65535;
 const T = {timeout: 30_000};
 
@@ -75,29 +86,39 @@ test.describe('clients and prekeys', () => {
     }
 
     // The client the server stored is the one core created.
-    const listed = await alice.act(api => api.client.getClients());
+    const listed = await alice.act(api => api.api.client.getClients());
     assert.ok(listed.some(c => c.id === client.id), `GET /clients lists the new client\n${recorder.trace()}`);
-    const remaining = await alice.act(api => api.client.getClientPreKeys(client.id));
-    assert.ok(remaining.includes(LAST_RESORT), 'GET /clients/{id}/prekeys includes the last-resort id');
-    assert.equal(remaining.length, NB_PREKEYS + 1, `all ${NB_PREKEYS} prekeys plus the last resort are left`);
+    // What core uploaded in POST /clients.
+    const posted = Recorder.requestJson(recorder.find(/^POST \/v8\/clients$/));
+    assert.ok(posted, 'recorded the POST /clients body');
+    assert.equal(posted.lastkey?.id, LAST_RESORT, 'core sends the last-resort key as lastkey');
+    const uploadedIds = posted.prekeys.map(p => p.id);
+    assert.ok(uploadedIds.length >= 2, `core uploaded regular prekeys: ${uploadedIds}`);
+
+    const remaining = await alice.act(api => api.api.client.getClientPreKeys(client.id));
+    assert.deepEqual(
+      [...remaining].sort((a, b) => a - b),
+      [...uploadedIds, LAST_RESORT].sort((a, b) => a - b),
+      'GET /clients/{id}/prekeys lists every uploaded prekey id plus the last resort',
+    );
 
     state.alice = alice;
     state.account = account;
     state.client = client;
-    state.uploadedIds = remaining.filter(id => id !== LAST_RESORT);
+    state.uploadedIds = uploadedIds;
     state.fingerprint = await account.service.proteus.getLocalFingerprint();
   });
 
   test.it("another user sees the client in the user's client list", T, async () => {
     const {bob, client, aliceId} = state;
     assert.ok(client, 'needs the registered client');
-    const clients = await bob.act(api => api.user.getClients({id: aliceId, domain: DOMAIN}));
+    const clients = await bob.act(api => api.api.user.getClients({id: aliceId, domain: DOMAIN}));
     assert.ok(Array.isArray(clients), 'GET /users/{d}/{u}/clients answers an array');
     assert.ok(
       clients.some(c => c.id === client.id && c.class === 'desktop'),
       `client ${client.id} listed: ${JSON.stringify(clients)}`,
     );
-    const listed = await bob.act(api => api.user.postListClients({qualified_users: [{id: aliceId, domain: DOMAIN}]}));
+    const listed = await bob.act(api => api.api.user.postListClients({qualified_users: [{id: aliceId, domain: DOMAIN}]}));
     const entry = listed.qualified_user_map?.[DOMAIN]?.[aliceId];
     assert.ok(entry?.some(c => c.id === client.id), `POST /users/list-clients: ${JSON.stringify(listed)}`);
   });
@@ -108,45 +129,48 @@ test.describe('clients and prekeys', () => {
     const qid = {id: aliceId, domain: DOMAIN};
     const seen = [];
 
-    // 1. POST /users/list-prekeys, as core's session setup does.
-    const multi = await bob.act(api => api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: [client.id]}}));
-    const first = multi.qualified_user_client_prekeys?.[DOMAIN]?.[aliceId]?.[client.id];
-    seen.push(checkBundle(first, fingerprint, 'list-prekeys'));
+    // Three ways to claim a prekey, used in turn until every uploaded prekey is handed out:
+    // POST /users/list-prekeys (core's session setup), GET /users/{d}/{u}/prekeys/{c},
+    // GET /users/{d}/{u}/prekeys.
+    const claims = [
+      async () => {
+        const multi = await bob.act(api => api.api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: [client.id]}}));
+        return checkBundle(multi.qualified_user_client_prekeys?.[DOMAIN]?.[aliceId]?.[client.id], fingerprint, 'list-prekeys');
+      },
+      async () => {
+        const single = await bob.act(api => api.api.user.getClientPreKey(qid, client.id));
+        assert.equal(single.client, client.id, 'the answer names the client');
+        return checkBundle(single.prekey, fingerprint, 'prekeys/{client}');
+      },
+      async () => {
+        const bundle = await bob.act(api => api.api.user.getUserPreKeys(qid));
+        assert.ok(Array.isArray(bundle.clients), 'clients is an array');
+        const mine = bundle.clients.find(c => c.client === client.id);
+        assert.ok(mine, `user prekey bundle contains the client: ${JSON.stringify(bundle)}`);
+        return checkBundle(mine.prekey, fingerprint, 'prekeys (user)');
+      },
+    ];
+    for (let i = 0; i < uploadedIds.length; i++) seen.push(await claims[i % claims.length]());
 
-    // 2. GET /users/{d}/{u}/prekeys/{c}
-    const single = await bob.act(api => api.user.getClientPreKey(qid, client.id));
-    assert.equal(single.client, client.id, 'the answer names the client');
-    seen.push(checkBundle(single.prekey, fingerprint, 'prekeys/{client}'));
+    assert.equal(new Set(seen).size, seen.length, `every fetch handed out a different prekey: ${seen}`);
+    assert.deepEqual([...seen].sort((a, b) => a - b), [...uploadedIds].sort((a, b) => a - b), 'exactly the uploaded prekeys');
 
-    // 3. GET /users/{d}/{u}/prekeys
-    const bundle = await bob.act(api => api.user.getUserPreKeys(qid));
-    assert.ok(Array.isArray(bundle.clients), 'clients is an array');
-    const mine = bundle.clients.find(c => c.client === client.id);
-    assert.ok(mine, `user prekey bundle contains the client: ${JSON.stringify(bundle)}`);
-    seen.push(checkBundle(mine.prekey, fingerprint, 'prekeys (user)'));
-
-    assert.equal(new Set(seen).size, seen.length, `three fetches, three different prekeys: ${seen}`);
-    for (const id of seen) {
-      assert.notEqual(id, LAST_RESORT, 'a regular prekey is handed out while any is left');
-      assert.ok(uploadedIds.includes(id), `prekey ${id} is one the client uploaded (${uploadedIds})`);
-    }
-
-    // All NB_PREKEYS are used up: the last resort comes back, every time, through both endpoints.
+    // All are used up: the last resort comes back, every time, through both endpoints.
     for (let i = 0; i < 3; i++) {
-      const again = await bob.act(api => api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: [client.id]}}));
+      const again = await bob.act(api => api.api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: [client.id]}}));
       const prekey = again.qualified_user_client_prekeys?.[DOMAIN]?.[aliceId]?.[client.id];
       assert.equal(checkBundle(prekey, fingerprint, `exhausted list-prekeys #${i}`), LAST_RESORT);
-      const one = await bob.act(api => api.user.getClientPreKey(qid, client.id));
+      const one = await bob.act(api => api.api.user.getClientPreKey(qid, client.id));
       assert.equal(checkBundle(one.prekey, fingerprint, `exhausted prekeys/{client} #${i}`), LAST_RESORT);
     }
 
-    const left = await state.alice.act(api => api.client.getClientPreKeys(client.id));
+    const left = await state.alice.act(api => api.api.client.getClientPreKeys(client.id));
     assert.deepEqual(left, [LAST_RESORT], 'only the last resort is left');
   });
 
   test.it('list-prekeys answers null for an unknown client', T, async () => {
     const {bob, aliceId} = state;
-    const answer = await bob.act(api => api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: ['abcdef12345']}}));
+    const answer = await bob.act(api => api.api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: ['abcdef12345']}}));
     const value = answer.qualified_user_client_prekeys?.[DOMAIN]?.[aliceId]?.abcdef12345;
     assert.equal(value, null, `unknown client -> null: ${JSON.stringify(answer)}`);
   });

@@ -10,7 +10,7 @@ const T = {timeout: 20_000};
 async function headHandleStatus(user, handle) {
   return user.act(async api => {
     try {
-      await api.user.headHandle(handle);
+      await api.api.user.headHandle(handle);
       return 200;
     } catch (error) {
       if (error.response) return error.response.status; // HEAD answers carry no JSON body
@@ -36,11 +36,11 @@ test.describe('handles', () => {
   test.it('PUT /self/handle claims the handle; HEAD /handles/{h} then says taken', T, async () => {
     const {alice, bob} = state;
     const handle = alice.identity.handle;
-    await alice.act(api => api.self.putHandle({handle}));
+    await alice.act(api => api.api.self.putHandle({handle}));
     const putEntry = alice.recorder.entries.find(e => e.request === 'PUT /v8/self/handle');
     assert.match(putEntry?.status ?? '', /^200/, alice.recorder.trace());
 
-    const self = await alice.act(api => api.self.getSelf());
+    const self = await alice.act(api => api.api.self.getSelf());
     assert.equal(self.handle, handle, 'GET /self shows the new handle');
 
     assert.equal(await headHandleStatus(alice, handle), 200, alice.recorder.trace());
@@ -51,19 +51,19 @@ test.describe('handles', () => {
   test.it('another user cannot take a claimed handle (409 handle-exists)', T, async () => {
     const {bob, claimed} = state;
     assert.ok(claimed, 'needs the claimed handle');
-    const error = await bob.act(api => api.self.putHandle({handle: claimed})).then(
+    const error = await bob.act(api => api.api.self.putHandle({handle: claimed})).then(
       () => assert.fail(`Bob took Alice's handle\n${bob.recorder.trace()}`),
       e => e,
     );
     assert.equal(error.code, 409, `${error.message}`);
     assert.equal(error.label, 'handle-exists', `${error.message}`);
-    const self = await bob.act(api => api.self.getSelf());
+    const self = await bob.act(api => api.api.self.getSelf());
     assert.equal(self.handle, undefined, 'Bob still has no handle');
   });
 
   test.it('an invalid handle is refused (400 invalid-handle)', T, async () => {
     const {bob} = state;
-    const error = await bob.act(api => api.self.putHandle({handle: 'Not A Handle!'})).then(
+    const error = await bob.act(api => api.api.self.putHandle({handle: 'Not A Handle!'})).then(
       () => assert.fail(`an invalid handle was accepted\n${bob.recorder.trace()}`),
       e => e,
     );
@@ -75,7 +75,7 @@ test.describe('handles', () => {
     const {alice, claimed} = state;
     assert.ok(claimed, 'needs the claimed handle');
     const next = newIdentity('h2').handle;
-    await alice.act(api => api.self.putHandle({handle: next}));
+    await alice.act(api => api.api.self.putHandle({handle: next}));
     assert.equal(await headHandleStatus(alice, next), 200, alice.recorder.trace());
     assert.equal(await headHandleStatus(alice, claimed), 404, `old handle released\n${alice.recorder.trace()}`);
   });
