@@ -4,6 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const {InvalidCredentialsError} = require('@wireapp/api-client/lib/auth/');
+const {request, jsonBody, describeResponse} = require('../lib/raw.cjs');
 const {
   ClientType,
   CookieStore,
@@ -86,6 +87,8 @@ test.describe('registration and login', () => {
       `POST /access answered 200\n${alice.recorder.trace()}`,
     );
     assert.equal(alice.api.transport.http.accessTokenStore.accessTokenData.access_token, refreshed.access_token);
+    // A refresh restarts the token lifetime rather than handing back the old token's remainder.
+    assert.ok(refreshed.expires_in >= before.expires_in - 5, `expires_in ${refreshed.expires_in} vs ${before.expires_in}`);
     // The refreshed token works, and so does the old one until it expires.
     const self = await alice.act(api => api.api.self.getSelf());
     assert.equal(self.id, state.alice.context.userId);
@@ -195,4 +198,40 @@ test('logout revokes the cookie: a later POST /access with it fails with 403', T
   // The other session of the same user (the registration cookie) is unaffected.
   const other = await owner.act(api => api.transport.http.refreshAccessToken());
   assert.equal(other.user, owner.context.userId);
+});
+
+test('login sets exactly one cookie, zuid, HttpOnly and Secure; persist=true gives it an expiry', T, async () => {
+  const owner = await registerUser('cookie-owner');
+  const {email, password} = owner.identity;
+  for (const persist of [true, false]) {
+    const res = await request({
+      method: 'POST',
+      path: `/v8/login?persist=${persist}`,
+      headers: {'content-type': 'application/json'},
+      body: jsonBody({email, password}),
+    });
+    assert.equal(res.status, 200, describeResponse(res));
+    // The Node client stores every Set-Cookie in order and keeps the last one, whatever its name.
+    const cookies = res.headers['set-cookie'] || [];
+    assert.equal(cookies.length, 1, `one Set-Cookie header: ${JSON.stringify(cookies)}`);
+    const [pair, ...attrs] = cookies[0].split(';').map(p => p.trim());
+    assert.match(pair, /^zuid=[^;\s]+$/, cookies[0]);
+    const names = attrs.map(a => a.split('=')[0].toLowerCase());
+    assert.ok(names.includes('httponly'), `HttpOnly: ${cookies[0]}`);
+    assert.ok(names.includes('secure'), `Secure: ${cookies[0]}`);
+    const expires = attrs.find(a => a.toLowerCase().startsWith('expires='));
+    if (persist) {
+      assert.ok(expires, `persist=true cookie has Expires: ${cookies[0]}`);
+      const when = Date.parse(expires.slice('expires='.length));
+      assert.ok(when > Date.now() + 24 * 3600 * 1000, `expires well in the future: ${expires}`);
+    }
+    // The cookie it set works on POST /access.
+    const access = await request({
+      method: 'POST',
+      path: '/access',
+      headers: {'content-type': 'application/x-www-form-urlencoded', cookie: pair},
+    });
+    assert.equal(access.status, 200, describeResponse(access));
+    assert.equal(access.json?.user, owner.context.userId);
+  }
 });

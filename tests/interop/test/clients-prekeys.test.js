@@ -168,6 +168,26 @@ test.describe('clients and prekeys', () => {
     assert.deepEqual(left, [LAST_RESORT], 'only the last resort is left');
   });
 
+  test.it('a second device of the same user registers through core too (password re-auth)', T, async () => {
+    const {client} = state;
+    assert.ok(client, 'needs the first client');
+    const device = new User('core-alice-device2', state.aliceIdentity);
+    const account = new Account(device.api, {nbPrekeys: NB_PREKEYS, coreCryptoConfig: {wasmFilePath: '', enabled: false}});
+    const loginData = {email: device.identity.email, password: device.identity.password, clientType: ClientType.PERMANENT};
+    const second = await device.act(async () => {
+      await account.useAPIVersion(MIN_API_VERSION, MAX_API_VERSION);
+      await account.login(loginData);
+      const registered = await account.registerClient(loginData, true);
+      await account.initClient(registered);
+      return registered;
+    });
+    assert.notEqual(second.id, client.id, 'a new client id');
+    const posted = Recorder.requestJson(device.recorder.find(/^POST \/v8\/clients$/));
+    assert.equal(posted?.password, device.identity.password, 'core sent the password with the second client');
+    const ids = (await device.act(api => api.api.client.getClients())).map(c => c.id).sort();
+    assert.deepEqual(ids, [client.id, second.id].sort(), 'GET /clients lists both devices');
+  });
+
   test.it('list-prekeys answers null for an unknown client', T, async () => {
     const {bob, aliceId} = state;
     const answer = await bob.act(api => api.api.user.postMultiPreKeyBundles({[DOMAIN]: {[aliceId]: ['abcdef12345']}}));
