@@ -33,6 +33,23 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"auth.login_attempts_per_minute", "Login attempts allowed per account and per client address"},
       {"auth.password_scrypt_log2_n", "scrypt cost for new password hashes (N = 2^value)"},
       {"clients.max_permanent", "Permanent clients (devices) a user may have"},
+      {"turn.enabled", "Run the embedded TURN relay and serve /calls/config (true | false)"},
+      {"turn.listen_udp", "TURN over UDP, ADDR:PORT; default = 127.0.0.1:3478; empty = off"},
+      {"turn.listen_tcp", "TURN over TCP, ADDR:PORT; default = 127.0.0.1:3478; empty = off"},
+      {"turn.listen_tls", "TURN over TLS (turns:), ADDR:PORT; default = 127.0.0.1:5349; empty = off"},
+      {"turn.public_host", "Host name or IP put in advertised turn:/turns: URLs; empty = the listen address"},
+      {"turn.relay_address", "IPv4 address relay sockets are bound to"},
+      {"turn.relay_address_v6", "IPv6 address for IPv6 relayed addresses; empty = IPv4 only"},
+      {"turn.relay_public_address", "IPv4 address announced as relayed address (1:1 NAT); empty = relay_address"},
+      {"turn.relay_ports", "Relay port range MIN-MAX"},
+      {"turn.secret_file", "Shared secrets, one per line (line i = key index i, the last is used for new "
+                           "credentials); empty = <data_dir>/secrets/turn-secret, generated if absent"},
+      {"turn.allow_loopback_peers", "Allow relaying to loopback peers (tests on one host only)"},
+      {"turn.loops", "TURN event loops (threads); 0 = one per core"},
+      {"turn.max_allocations", "Allocations the relay holds at most"},
+      {"turn.max_allocations_per_user", "Allocations one user (credential r= value) may hold"},
+      {"turn.max_lifetime_seconds", "Longest allocation lifetime a client may request"},
+      {"turn.credential_ttl_seconds", "Lifetime of credentials from /calls/config (also its ttl field)"},
   };
   return keys;
 }
@@ -74,6 +91,21 @@ std::vector<std::string> split_list(const std::string& s) {
     i = j + 1;
   }
   return out;
+}
+
+bool parse_port_range(const std::string& s, uint16_t& min, uint16_t& max) {
+  size_t dash = s.find('-');
+  if (dash == std::string::npos) return false;
+  std::string a = s.substr(0, dash), b = s.substr(dash + 1);
+  auto digits = [](const std::string& d) {
+    return !d.empty() && d.size() <= 5 && d.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (!digits(a) || !digits(b)) return false;
+  int lo = std::stoi(a), hi = std::stoi(b);
+  if (lo < 1024 || lo > hi || hi > 65535) return false;
+  min = static_cast<uint16_t>(lo);
+  max = static_cast<uint16_t>(hi);
+  return true;
 }
 
 void collect_keys(const Poco::Util::AbstractConfiguration& c, const std::string& prefix, std::set<std::string>& out) {
@@ -149,6 +181,11 @@ Result<Config> load_config(const std::optional<std::string>& file,
         integer("auth.login_attempts_per_minute", c.login_attempts_per_minute, 1, 1000000),
         integer("auth.password_scrypt_log2_n", c.password_scrypt_log2_n, 10, 20),
         integer("clients.max_permanent", c.max_permanent_clients, 1, 64),
+        integer("turn.loops", c.turn_loops, 0, 256),
+        integer("turn.max_allocations", c.turn_max_allocations, 1, 1000000),
+        integer("turn.max_allocations_per_user", c.turn_max_allocations_per_user, 1, 10000),
+        integer("turn.max_lifetime_seconds", c.turn_max_lifetime_seconds, 600, 86400),
+        integer("turn.credential_ttl_seconds", c.turn_credential_ttl_seconds, 60, 7 * 86400),
     };
     for (const auto& s : checks)
       if (!s.ok()) return s.error();
@@ -157,6 +194,22 @@ Result<Config> load_config(const std::optional<std::string>& file,
     c.cors_origins = split_list(origins);
     str("metrics.listen", c.metrics_listen);
     str("auth.registration", c.registration);
+    current = "turn.enabled";
+    c.turn_enabled = layered->getBool("turn.enabled", c.turn_enabled);
+    current = "turn.allow_loopback_peers";
+    c.turn_allow_loopback_peers = layered->getBool("turn.allow_loopback_peers", c.turn_allow_loopback_peers);
+    str("turn.listen_udp", c.turn_listen_udp);
+    str("turn.listen_tcp", c.turn_listen_tcp);
+    str("turn.listen_tls", c.turn_listen_tls);
+    str("turn.public_host", c.turn_public_host);
+    str("turn.relay_address", c.turn_relay_address);
+    str("turn.relay_address_v6", c.turn_relay_address_v6);
+    str("turn.relay_public_address", c.turn_relay_public_address);
+    str("turn.secret_file", c.turn_secret_file);
+    std::string ports = std::to_string(c.turn_relay_port_min) + "-" + std::to_string(c.turn_relay_port_max);
+    str("turn.relay_ports", ports);
+    if (!parse_port_range(ports, c.turn_relay_port_min, c.turn_relay_port_max))
+      return ApiError::bad_request("turn.relay_ports must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
   } catch (const Poco::Exception& e) {
     return ApiError::bad_request("invalid value for " + current + ": " + e.displayText());
   }
@@ -168,6 +221,9 @@ Result<Config> load_config(const std::optional<std::string>& file,
   uint16_t p = 0;
   if (!c.metrics_listen.empty() && !parse_listen(c.metrics_listen, a, p))
     return ApiError::bad_request("metrics.listen must be ADDR:PORT");
+  for (const auto* listen : {&c.turn_listen_udp, &c.turn_listen_tcp, &c.turn_listen_tls})
+    if (!listen->empty() && *listen != "default" && !parse_listen(*listen, a, p))
+      return ApiError::bad_request("turn.listen_* must be ADDR:PORT, default or empty, got '" + *listen + "'");
   if (c.domain.empty() || c.domain.find('.') == std::string::npos)
     return ApiError::bad_request("server.domain must be a dotted DNS name");
   return c;

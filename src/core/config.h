@@ -42,6 +42,25 @@ struct Config {
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;
+  // [turn] — the embedded TURN relay. An empty listen value is off; "default" is 127.0.0.1
+  // on 3478 (UDP, TCP) / 5349 (TLS), or port 0 when http.listen has port 0 (test daemons).
+  bool turn_enabled = true;
+  std::string turn_listen_udp = "default";
+  std::string turn_listen_tcp = "default";
+  std::string turn_listen_tls = "default";
+  std::string turn_public_host;  // host in advertised turn:/turns: URLs; empty: the listen address
+  std::string turn_relay_address = "127.0.0.1";
+  std::string turn_relay_address_v6;
+  std::string turn_relay_public_address;
+  uint16_t turn_relay_port_min = 49152;
+  uint16_t turn_relay_port_max = 65535;
+  std::string turn_secret_file;  // empty: <data_dir>/secrets/turn-secret
+  bool turn_allow_loopback_peers = false;
+  int turn_loops = 0;  // 0: one per core
+  uint32_t turn_max_allocations = 10000;
+  uint32_t turn_max_allocations_per_user = 16;
+  uint32_t turn_max_lifetime_seconds = 3600;
+  int64_t turn_credential_ttl_seconds = 3600;
 };
 
 // Every recognised key, "section.key", with its one-line description (docs and `config check`).

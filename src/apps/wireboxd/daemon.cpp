@@ -7,6 +7,7 @@
 #include "auth/cookie_store.h"
 #include "auth/session_service.h"
 #include "auth/token_signer.h"
+#include "calling/config/calling_service.h"
 #include "clients/api.h"
 #include "clients/client_store.h"
 #include "core/log.h"
@@ -39,6 +40,7 @@ struct Daemon::Impl {
   std::unique_ptr<clients::ClientStore> clients;
   std::unique_ptr<clients::ClientsApi> clients_api;
   http::Router router;
+  std::unique_ptr<calling::CallingService> calling;
   std::unique_ptr<http::Server> server;
 };
 
@@ -115,6 +117,14 @@ void Daemon::start() {
   d.users_api->register_routes(d.router);
   notifications::register_routes(d.router, *d.notifications);
   d.clients_api->register_routes(d.router);
+  if (c.turn_enabled) {
+    auto calling = calling::CallingService::start(c, so.tls);
+    if (!calling) throw std::runtime_error(calling.error().message);
+    d.calling = std::move(calling.value());
+    d.calling->register_routes(d.router);
+    log::info("turn", "listening udp=" + std::to_string(d.calling->udp_port()) + " tcp=" +
+                          std::to_string(d.calling->tcp_port()) + " tls=" + std::to_string(d.calling->tls_port()));
+  }
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();
@@ -129,6 +139,7 @@ void Daemon::stop() {
     impl_->server->stop();
     impl_->server.reset();
   }
+  if (impl_->calling) impl_->calling->stop();
 }
 
 uint16_t Daemon::port() const { return impl_->server ? impl_->server->port() : 0; }

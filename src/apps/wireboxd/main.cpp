@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   flag("--metrics-listen", "metrics.listen", "Prometheus listener ADDR:PORT (default off)");
   flag("--registration", "auth.registration", "open | closed");
   flag("--log-level", "server.log_level", "debug | info | warning | error");
+  app.add_flag_callback("--turn-allow-loopback-peers", [&overrides] { overrides["turn.allow_loopback_peers"] = "true"; },
+                        "Let TURN relay to loopback peers (tests on one host only)");
   app.add_option("--set", sets, "Override any key: --set section.key=value (repeatable)");
   bool check_only = false;
   app.add_flag("--check-config", check_only, "Validate the configuration and exit");

@@ -13,7 +13,9 @@
 namespace wirebox::turn {
 
 inline constexpr uint16_t kMinChannelNumber = 0x4000;
-inline constexpr uint16_t kMaxChannelNumber = 0x4FFF;  // RFC 8656 §12; 0x5000-0x7FFF are reserved
+// RFC 5766's range. RFC 8656 §12 narrowed it to 0x4FFF, but deployed clients (coturn's among
+// them) still pick numbers up to 0x7FFF, and accepting them costs nothing.
+inline constexpr uint16_t kMaxChannelNumber = 0x7FFF;
 inline constexpr size_t kChannelDataHeaderSize = 4;
 
 inline bool valid_channel_number(uint16_t n) { return n >= kMinChannelNumber && n <= kMaxChannelNumber; }

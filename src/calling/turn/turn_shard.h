@@ -41,6 +41,12 @@ namespace wirebox::turn {
 
 // State all shards share: immutable except the quota, which locks itself. Counters are per shard.
 struct RelayShared {
+  RelayShared(RelayOptions o, PeerAddressPolicy p, NonceIssuer n)
+      : options(std::move(o)),
+        policy(std::move(p)),
+        nonces(std::move(n)),
+        quota(options.max_allocations, options.max_allocations_per_user) {}
+
   RelayOptions options;
   PeerAddressPolicy policy;
   NonceIssuer nonces;

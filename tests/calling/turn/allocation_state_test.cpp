@@ -32,7 +32,7 @@ TEST_CASE("channel binding rules", "[turn][allocation]") {
   Endpoint p1(make_address("192.0.2.1"), 5000);
   Endpoint p2(make_address("192.0.2.2"), 5000);
   CHECK(a.bind_channel(0x3FFF, p1, 0) == ChannelBindResult::kBadNumber);
-  CHECK(a.bind_channel(0x5000, p1, 0) == ChannelBindResult::kBadNumber);
+  CHECK(a.bind_channel(0x8000, p1, 0) == ChannelBindResult::kBadNumber);
   REQUIRE(a.bind_channel(0x4000, p1, 0) == ChannelBindResult::kOk);
   CHECK(a.has_permission(p1.address(), 0));  // binding installs the permission
   CHECK(a.bind_channel(0x4000, p2, 0) == ChannelBindResult::kNumberInUse);

@@ -6,12 +6,13 @@
 using namespace wirebox::turn;
 using wirebox::turn::test::from_hex;
 
-TEST_CASE("channel numbers 0x4000-0x4FFF only", "[turn][channel]") {
+TEST_CASE("channel numbers 0x4000-0x7FFF only", "[turn][channel]") {
   CHECK_FALSE(valid_channel_number(0x3FFF));
   CHECK(valid_channel_number(0x4000));
   CHECK(valid_channel_number(0x4FFF));
-  CHECK_FALSE(valid_channel_number(0x5000));
-  CHECK_FALSE(valid_channel_number(0x7FFF));
+  CHECK(valid_channel_number(0x7FFF));
+  CHECK_FALSE(valid_channel_number(0x8000));
+  CHECK_FALSE(valid_channel_number(0xFFFF));
 }
 
 TEST_CASE("ChannelData parse and header", "[turn][channel]") {
@@ -23,7 +24,7 @@ TEST_CASE("ChannelData parse and header", "[turn][channel]") {
   CHECK(cd.data[2] == 'c');
   CHECK(parse_channel_data(std::span(msg).first(3), cd) == ChannelDataStatus::kTooShort);
   CHECK(parse_channel_data(std::span(msg).first(6), cd) == ChannelDataStatus::kTruncated);
-  auto reserved = from_hex("50000000");
+  auto reserved = from_hex("80000000");
   CHECK(parse_channel_data(reserved, cd) == ChannelDataStatus::kBadChannel);
   uint8_t header[4];
   write_channel_data_header(header, 0x4FFF, 1200);

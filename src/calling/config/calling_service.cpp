@@ -1,0 +1,123 @@
+#include "calling/config/calling_service.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "calling/config/calls_config.h"
+#include "core/encoding.h"
+
+namespace wirebox::calling {
+
+namespace fs = std::filesystem;
+
+Result<std::vector<std::string>> load_turn_secrets(const std::string& path, bool create) {
+  std::error_code ec;
+  if (!fs::exists(path, ec) && create) {
+    std::string secret = hex_encode(random_bytes(32)) + "\n";
+    std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      ::chmod(tmp.c_str(), 0600);
+      out << secret;
+      if (!out) return ApiError::internal("cannot write " + tmp);
+    }
+    fs::rename(tmp, path, ec);
+    if (ec) return ApiError::internal("cannot create " + path + ": " + ec.message());
+  }
+  std::ifstream in(path);
+  if (!in) return ApiError::internal("cannot read TURN secret file " + path);
+  std::vector<std::string> secrets;
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) secrets.push_back(line);
+  }
+  if (secrets.empty()) return ApiError::internal("TURN secret file " + path + " holds no secret");
+  return secrets;
+}
+
+namespace {
+
+// "default" → the zero-config listener (port 0 when the HTTPS listener uses port 0, i.e. an
+// in-process test daemon, so several can run at once).
+std::string resolve_listen(const std::string& value, uint16_t default_port, const Config& c) {
+  if (value != "default") return value;
+  return "127.0.0.1:" + std::to_string(c.listen_port == 0 ? 0 : default_port);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, const http::CertPaths& tls) {
+  std::unique_ptr<CallingService> s(new CallingService());
+  bool default_secret = c.turn_secret_file.empty();
+  std::string secret_path = default_secret ? c.data_dir + "/secrets/turn-secret" : c.turn_secret_file;
+  auto secrets = load_turn_secrets(secret_path, default_secret);
+  if (!secrets) return secrets.error();
+  s->secrets_ = *secrets;
+  s->ttl_seconds_ = c.turn_credential_ttl_seconds;
+
+  turn::RelayOptions o;
+  o.realm = c.domain;
+  o.secrets = s->secrets_;
+  o.tls_cert_file = tls.cert_file;
+  o.tls_key_file = tls.key_file;
+  o.relay_address_v4 = c.turn_relay_address;
+  o.relay_address_v6 = c.turn_relay_address_v6;
+  o.public_address_v4 = c.turn_relay_public_address;
+  o.relay_port_min = c.turn_relay_port_min;
+  o.relay_port_max = c.turn_relay_port_max;
+  o.allow_loopback_peers = c.turn_allow_loopback_peers;
+  o.loops = c.turn_loops > 0 ? c.turn_loops : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.max_allocations = c.turn_max_allocations;
+  o.max_allocations_per_user = c.turn_max_allocations_per_user;
+  o.max_lifetime_seconds = c.turn_max_lifetime_seconds;
+
+  const std::pair<std::string, turn::ClientTransport> wanted[3] = {
+      {resolve_listen(c.turn_listen_udp, 3478, c), turn::ClientTransport::kUdp},
+      {resolve_listen(c.turn_listen_tcp, 3478, c), turn::ClientTransport::kTcp},
+      {resolve_listen(c.turn_listen_tls, 5349, c), turn::ClientTransport::kTls}};
+  int slot_of_listener[3] = {-1, -1, -1};
+  std::string listen_host;
+  for (int k = 0; k < 3; ++k) {
+    if (wanted[k].first.empty()) continue;
+    turn::ListenerSpec spec;
+    spec.transport = wanted[k].second;
+    if (!parse_listen(wanted[k].first, spec.address, spec.port))
+      return ApiError::bad_request("invalid TURN listen address " + wanted[k].first);
+    if (listen_host.empty()) listen_host = spec.address;
+    slot_of_listener[o.listeners.size()] = k;
+    o.listeners.push_back(spec);
+  }
+  s->relay_ = std::make_unique<turn::TurnRelay>(o);
+  if (auto st = s->relay_->start(); !st) return st.error();
+  for (size_t i = 0; i < o.listeners.size(); ++i) s->ports_[slot_of_listener[i]] = s->relay_->bound_port(i);
+
+  s->url_host_ = c.turn_public_host;
+  if (s->url_host_.empty()) {
+    bool wildcard = listen_host == "0.0.0.0" || listen_host == "::";
+    s->url_host_ = wildcard ? c.domain : listen_host;
+  }
+  return s;
+}
+
+CallingService::~CallingService() { stop(); }
+
+void CallingService::stop() {
+  if (relay_) relay_->stop();
+}
+
+void CallingService::register_routes(http::Router& router) const {
+  CallsConfigOptions options;
+  const TurnUrl::Kind kinds[3] = {TurnUrl::Kind::kUdp, TurnUrl::Kind::kTcp, TurnUrl::Kind::kTls};
+  for (int k = 0; k < 3; ++k)
+    if (ports_[k]) options.urls.push_back({kinds[k], url_host_, ports_[k]});
+  options.key_index = static_cast<int>(secrets_.size()) - 1;
+  options.secret = secrets_.back();
+  options.ttl_seconds = ttl_seconds_;
+  wirebox::calling::register_routes(router, std::move(options));
+}
+
+}  // namespace wirebox::calling

@@ -1,0 +1,47 @@
+// CallingService: the calling module as the daemon sees it. From the [turn] configuration it
+// loads (or, on first start, generates) the TURN secrets, starts the embedded relay on the
+// configured listeners, and serves /calls/config(/v2) advertising the listeners it really bound
+// (so port 0 in tests and the zero-config defaults both advertise the truth).
+//
+// Ownership: owns the relay. Thread safety: start/stop from the daemon's controlling thread;
+// the routes are safe from every thread.
+#pragma once
+
+#include <memory>
+
+#include "calling/turn/turn_relay.h"
+#include "core/api_error.h"
+#include "core/config.h"
+#include "http/router.h"
+#include "http/tls.h"
+
+namespace wirebox::calling {
+
+class CallingService {
+ public:
+  // Starts the relay; an error names what could not be read or bound.
+  static Result<std::unique_ptr<CallingService>> start(const Config& config, const http::CertPaths& tls);
+  ~CallingService();
+
+  void register_routes(http::Router& router) const;
+  void stop();
+  // Bound port of the UDP / TCP / TLS listener, 0 if that transport is off.
+  uint16_t udp_port() const { return ports_[0]; }
+  uint16_t tcp_port() const { return ports_[1]; }
+  uint16_t tls_port() const { return ports_[2]; }
+
+ private:
+  CallingService() = default;
+
+  std::unique_ptr<turn::TurnRelay> relay_;
+  std::vector<std::string> secrets_;
+  std::string url_host_;
+  uint16_t ports_[3] = {0, 0, 0};
+  int64_t ttl_seconds_ = 3600;
+};
+
+// Secrets file: one secret per line. Creates it (0600, one random 256-bit hex secret) when
+// `create` and it does not exist.
+Result<std::vector<std::string>> load_turn_secrets(const std::string& path, bool create);
+
+}  // namespace wirebox::calling

@@ -1,0 +1,39 @@
+// /calls/config/v2 (and the older /calls/config): the ICE servers a Wire client uses for
+// calls — this daemon's own TURN relay — with time-limited credentials in Wire's format
+// (see calling/turn/wire_turn_credentials.h). The URLs name exactly the listeners the relay is
+// bound to. `?limit=N` (1..10) keeps N URLs taking UDP, TLS, TCP in turn, as wire-server does.
+//
+// Thread safety: the options are copied at registration; the handler is safe from every thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/router.h"
+
+namespace wirebox::calling {
+
+struct TurnUrl {
+  enum class Kind { kUdp, kTcp, kTls };
+  Kind kind;
+  std::string host;  // IPv4 or DNS name (clients cannot parse IPv6 TURN URLs)
+  uint16_t port;
+};
+
+struct CallsConfigOptions {
+  std::vector<TurnUrl> urls;
+  std::string secret;  // the newest secret …
+  int key_index = 0;   // … and its index (k= in usernames)
+  int64_t ttl_seconds = 3600;
+};
+
+// The response body for `user_id` at `now` (unix seconds); `limit` 0 = all URLs.
+nlohmann::json calls_config_body(const CallsConfigOptions& options, const std::string& user_id, int64_t now,
+                                 int limit);
+
+void register_routes(http::Router& router, CallsConfigOptions options);
+
+}  // namespace wirebox::calling

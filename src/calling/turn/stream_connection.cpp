@@ -1,0 +1,99 @@
+#include "calling/turn/stream_connection.h"
+
+#include <boost/asio/write.hpp>
+
+#include "calling/turn/channel_data.h"
+
+namespace wirebox::turn {
+
+namespace {
+
+boost::asio::ip::tcp::socket& lowest_layer(boost::asio::ip::tcp::socket& s) { return s; }
+boost::asio::ip::tcp::socket& lowest_layer(boost::asio::ssl::stream<boost::asio::ip::tcp::socket>& s) {
+  return s.next_layer();
+}
+
+}  // namespace
+
+template <class Stream>
+void StreamConnection<Stream>::start() {
+  boost::system::error_code ignored;
+  lowest_layer(stream_).set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
+    read();
+  } else {
+    stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](boost::system::error_code ec) {
+                              if (ec) return self->close();
+                              self->read();
+                            });
+  }
+}
+
+template <class Stream>
+void StreamConnection<Stream>::read() {
+  stream_.async_read_some(
+      boost::asio::buffer(buffer_.data() + filled_, buffer_.size() - filled_),
+      [self = this->shared_from_this()](boost::system::error_code ec, size_t n) {
+        if (ec || self->closed_) return self->close();
+        self->filled_ += n;
+        size_t used = 0;
+        while (true) {
+          std::span<uint8_t> rest(self->buffer_.data() + used, self->filled_ - used);
+          size_t frame = stream_frame_size(rest);
+          if (frame == kFramingError) return self->close();
+          if (frame == 0) break;
+          self->shard_.on_client_message(rest.first(frame), self->address_, *self);
+          if (self->closed_) return;
+          used += frame;
+        }
+        std::memmove(self->buffer_.data(), self->buffer_.data() + used, self->filled_ - used);
+        self->filled_ -= used;
+        self->read();
+      });
+}
+
+template <class Stream>
+void StreamConnection<Stream>::send(std::span<const uint8_t> message) {
+  if (closed_) return;
+  size_t padded = message.size();
+  if (looks_like_channel_data(message)) padded = (padded + 3) & ~size_t{3};
+  if (pending_.size() + padded > kMaxBacklog) return;
+  pending_.insert(pending_.end(), message.begin(), message.end());
+  pending_.resize(pending_.size() + (padded - message.size()), 0);
+  pending_sizes_.push_back(padded);
+  if (writing_.empty()) write();
+}
+
+template <class Stream>
+void StreamConnection<Stream>::write() {
+  if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
+    writing_.swap(pending_);
+    pending_sizes_.clear();
+  } else {
+    size_t first = pending_sizes_.front();
+    writing_.assign(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(first));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(first));
+    pending_sizes_.erase(pending_sizes_.begin());
+  }
+  boost::asio::async_write(stream_, boost::asio::buffer(writing_),
+                           [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                             if (ec) return self->close();
+                             self->writing_.clear();
+                             if (!self->pending_.empty() && !self->closed_) self->write();
+                           });
+}
+
+template <class Stream>
+void StreamConnection<Stream>::close() {
+  if (closed_) return;
+  closed_ = true;
+  shard_.on_link_closed(address_);
+  boost::system::error_code ignored;
+  lowest_layer(stream_).close(ignored);
+}
+
+template class StreamConnection<boost::asio::ip::tcp::socket>;
+template class StreamConnection<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>>;
+
+}  // namespace wirebox::turn

@@ -1,0 +1,63 @@
+// StreamConnection: one TURN client over TCP or TLS (RFC 8656 §3.1, RFC 7065 turns:). Reads
+// the byte stream, splits it into STUN and ChannelData messages (ChannelData padded to 4
+// bytes) and hands them to its shard; sends the shard's messages back with at most one write
+// in flight and a bounded backlog (beyond kMaxBacklog, relayed data is dropped: a slow TCP
+// client must not grow memory without bound). Over TLS each message goes in its own record:
+// coturn's client (and, likely, others) reads one message per record and loses the rest of a
+// record holding several. Closing the connection ends its allocation.
+//
+// Ownership: keeps itself alive with shared_from_this while I/O is pending; the shard only
+// holds a ClientLink* to it between on_client_message and on_link_closed.
+// Thread safety: lives on its shard's io_context thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+
+#include "calling/turn/client_link.h"
+#include "calling/turn/turn_shard.h"
+
+namespace wirebox::turn {
+
+template <class Stream>
+class StreamConnection final : public ClientLink, public std::enable_shared_from_this<StreamConnection<Stream>> {
+ public:
+  static constexpr size_t kReadBuffer = 65536 + 4096;
+  static constexpr size_t kMaxBacklog = 1 << 20;
+
+  StreamConnection(Stream stream, TurnShard& shard, ClientAddress address, ClientTransport transport)
+      : stream_(std::move(stream)), shard_(shard), address_(address), transport_(transport), buffer_(kReadBuffer) {}
+
+  // For TLS the handshake runs first; then reading starts.
+  void start();
+
+  void send(std::span<const uint8_t> message) override;
+  ClientTransport transport() const override { return transport_; }
+
+ private:
+  void read();
+  void write();
+  void close();
+
+  Stream stream_;
+  TurnShard& shard_;
+  ClientAddress address_;
+  ClientTransport transport_;
+  std::vector<uint8_t> buffer_;
+  size_t filled_ = 0;
+  std::vector<uint8_t> writing_;  // in flight
+  std::vector<uint8_t> pending_;  // queued behind it
+  std::vector<size_t> pending_sizes_;  // message boundaries in pending_ (TLS writes one at a time)
+  bool closed_ = false;
+};
+
+using TcpConnection = StreamConnection<boost::asio::ip::tcp::socket>;
+using TlsConnection = StreamConnection<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>>;
+
+extern template class StreamConnection<boost::asio::ip::tcp::socket>;
+extern template class StreamConnection<boost::asio::ssl::stream<boost::asio::ip::tcp::socket>>;
+
+}  // namespace wirebox::turn

@@ -1,0 +1,201 @@
+#include "calling/turn/turn_relay.h"
+
+#include <sys/socket.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <thread>
+
+#include "calling/turn/stream_connection.h"
+#include "calling/turn/turn_shard.h"
+#include "core/encoding.h"
+#include "http/tls.h"
+
+namespace wirebox::turn {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+struct TurnRelay::Impl {
+  explicit Impl(RelayOptions o) : options(std::move(o)) {}
+
+  struct Loop {
+    asio::io_context io{1};
+    RelayCounters counters;
+    std::unique_ptr<TurnShard> shard;
+    std::thread thread;
+  };
+  struct Acceptor {
+    std::unique_ptr<tcp::acceptor> acceptor;
+    ClientTransport transport;
+    uint8_t id;
+  };
+
+  RelayOptions options;
+  std::unique_ptr<RelayShared> shared;
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::vector<Acceptor> acceptors;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::vector<uint16_t> ports;
+  size_t next_loop = 0;
+  bool running = false;
+
+  void accept(Acceptor& a);
+};
+
+TurnRelay::TurnRelay(RelayOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+TurnRelay::~TurnRelay() { stop(); }
+
+namespace {
+
+Status bind_error(const ListenerSpec& spec, const boost::system::error_code& ec) {
+  return ApiError::internal("TURN cannot listen on " + spec.address + ":" + std::to_string(spec.port) + ": " +
+                            ec.message());
+}
+
+}  // namespace
+
+Status TurnRelay::start() {
+  Impl& d = *impl_;
+  const RelayOptions& o = d.options;
+  if (o.secrets.empty()) return ApiError::internal("TURN needs a secret");
+  int loop_count = std::max(1, o.loops);
+
+  std::vector<asio::ip::address> relay_addresses;
+  boost::system::error_code ec;
+  for (const auto& a : {o.relay_address_v4, o.relay_address_v6, o.public_address_v4}) {
+    if (a.empty()) continue;
+    relay_addresses.push_back(asio::ip::make_address(a, ec));
+    if (ec) return ApiError::internal("TURN relay address '" + a + "' is not an IP address");
+  }
+  for (int i = 0; i < loop_count; ++i) d.loops.push_back(std::make_unique<Impl::Loop>());
+
+  // Bind every listener first, so the policy knows the endpoints it must never relay to.
+  std::vector<Endpoint> listener_endpoints;
+  std::vector<std::vector<udp::socket>> udp_sockets(o.listeners.size());
+  for (size_t i = 0; i < o.listeners.size(); ++i) {
+    const ListenerSpec& spec = o.listeners[i];
+    auto address = asio::ip::make_address(spec.address, ec);
+    if (ec) return ApiError::internal("TURN listen address '" + spec.address + "' is not an IP address");
+    uint16_t port = spec.port;
+    if (spec.transport == ClientTransport::kUdp) {
+      for (auto& loop : d.loops) {
+        udp::socket s(loop->io);
+        s.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
+        if (!ec) {
+          int one = 1;
+          ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+          s.bind(udp::endpoint(address, port), ec);
+        }
+        if (!ec) s.non_blocking(true, ec);
+        if (ec) return bind_error(spec, ec);
+        port = s.local_endpoint().port();  // port 0: the later loops join the port the first got
+        udp_sockets[i].push_back(std::move(s));
+      }
+    } else {
+      auto acceptor = std::make_unique<tcp::acceptor>(d.loops[0]->io);
+      acceptor->open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+      if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acceptor->bind(tcp::endpoint(address, port), ec);
+      if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return bind_error(spec, ec);
+      port = acceptor->local_endpoint().port();
+      d.acceptors.push_back({std::move(acceptor), spec.transport, static_cast<uint8_t>(i)});
+    }
+    d.ports.push_back(port);
+    listener_endpoints.emplace_back(address, port);
+  }
+  bool needs_tls = std::any_of(o.listeners.begin(), o.listeners.end(),
+                               [](const ListenerSpec& l) { return l.transport == ClientTransport::kTls; });
+  if (needs_tls) {
+    d.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    try {
+      http::configure_server_context(*d.tls, {o.tls_cert_file, o.tls_key_file});
+    } catch (const std::exception& e) {
+      return ApiError::internal(std::string("TURN TLS: ") + e.what());
+    }
+  }
+
+  d.shared = std::make_unique<RelayShared>(o, PeerAddressPolicy(o.allow_loopback_peers, relay_addresses, listener_endpoints),
+                                           NonceIssuer(random_bytes(32), o.nonce_lifetime_seconds * 1000));
+  for (size_t l = 0; l < d.loops.size(); ++l) {
+    auto& loop = *d.loops[l];
+    loop.shard = std::make_unique<TurnShard>(*d.shared, loop.counters, loop.io);
+    for (size_t i = 0; i < udp_sockets.size(); ++i)
+      if (!udp_sockets[i].empty()) loop.shard->add_udp_listener(std::move(udp_sockets[i][l]), static_cast<uint8_t>(i));
+    loop.shard->start();
+  }
+  for (auto& a : d.acceptors) d.accept(a);
+  for (auto& loop : d.loops) {
+    loop->thread = std::thread([&io = loop->io] {
+      auto guard = asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  d.running = true;
+  return {};
+}
+
+void TurnRelay::Impl::accept(Acceptor& a) {
+  Loop& target = *loops[next_loop++ % loops.size()];
+  a.acceptor->async_accept(target.io, [this, &a, &target](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !a.acceptor->is_open()) return;
+    if (!ec) {
+      boost::system::error_code ep_ec;
+      auto remote = socket.remote_endpoint(ep_ec);
+      if (!ep_ec) {
+        ClientAddress address{a.id, Endpoint(remote.address(), remote.port())};
+        TurnShard& shard = *target.shard;
+        // The connection must start on its own loop's thread.
+        if (a.transport == ClientTransport::kTcp) {
+          auto c = std::make_shared<TcpConnection>(std::move(socket), shard, address, a.transport);
+          asio::post(target.io, [c] { c->start(); });
+        } else {
+          auto c = std::make_shared<TlsConnection>(asio::ssl::stream<tcp::socket>(std::move(socket), *tls), shard,
+                                                   address, a.transport);
+          asio::post(target.io, [c] { c->start(); });
+        }
+      }
+    }
+    accept(a);
+  });
+}
+
+void TurnRelay::stop() {
+  Impl& d = *impl_;
+  if (!d.running) return;
+  d.running = false;
+  for (auto& loop : d.loops) loop->io.stop();
+  for (auto& loop : d.loops)
+    if (loop->thread.joinable()) loop->thread.join();
+  // The loops no longer run: closing from this thread cannot race a handler.
+  for (auto& a : d.acceptors) a.acceptor->close();
+  for (auto& loop : d.loops) loop->shard->stop();
+}
+
+uint16_t TurnRelay::bound_port(size_t listener_index) const {
+  return listener_index < impl_->ports.size() ? impl_->ports[listener_index] : 0;
+}
+
+RelayTotals TurnRelay::totals() const {
+  RelayTotals t;
+  auto v = [](const RelayCounters::C& c) { return c.load(std::memory_order_relaxed); };
+  for (const auto& loop : impl_->loops) {
+    const RelayCounters& c = loop->counters;
+    t.allocations_created += v(c.allocations_created);
+    t.allocations_active += v(c.allocations_active);
+    t.auth_failures += v(c.auth_failures);
+    t.packets_to_peers += v(c.packets_to_peers);
+    t.bytes_to_peers += v(c.bytes_to_peers);
+    t.packets_to_clients += v(c.packets_to_clients);
+    t.bytes_to_clients += v(c.bytes_to_clients);
+    t.dropped += v(c.dropped_malformed) + v(c.dropped_no_allocation) + v(c.dropped_no_permission) +
+                 v(c.dropped_forbidden_peer) + v(c.dropped_send_failed) + v(c.dropped_truncated);
+  }
+  return t;
+}
+
+}  // namespace wirebox::turn

@@ -1,0 +1,45 @@
+// TurnRelay: the embedded TURN server. Runs `options.loops` event loops (one thread each);
+// every UDP listener is bound once per loop with SO_REUSEPORT so the kernel spreads clients
+// over the loops by 4-tuple and each client's allocation stays on one loop without locks. TCP
+// and TLS listeners accept on loop 0 and hand connections round-robin to the loops.
+//
+// start() binds everything or fails with the reason (and binds nothing); listeners with port 0
+// get a free port, reported by bound_port(). stop() closes everything and joins the threads.
+// Thread safety: start/stop/bound_port from one controlling thread; counters() from any.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "calling/turn/relay_counters.h"
+#include "calling/turn/relay_options.h"
+#include "core/api_error.h"
+
+namespace wirebox::turn {
+
+struct RelayTotals {
+  uint64_t allocations_created = 0, allocations_active = 0, auth_failures = 0;
+  uint64_t packets_to_peers = 0, bytes_to_peers = 0, packets_to_clients = 0, bytes_to_clients = 0;
+  uint64_t dropped = 0;  // every drop reason together
+};
+
+class TurnRelay {
+ public:
+  explicit TurnRelay(RelayOptions options);
+  ~TurnRelay();
+  TurnRelay(const TurnRelay&) = delete;
+  TurnRelay& operator=(const TurnRelay&) = delete;
+
+  Status start();
+  void stop();
+  uint16_t bound_port(size_t listener_index) const;  // in options.listeners order
+  RelayTotals totals() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wirebox::turn

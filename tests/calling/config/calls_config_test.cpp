@@ -1,0 +1,71 @@
+#include <catch2/catch.hpp>
+
+#include "calling/config/calling_service.h"
+#include "calling/config/calls_config.h"
+#include "calling/turn/wire_turn_credentials.h"
+#include "support/temp_dir.h"
+
+using namespace wirebox;
+using namespace wirebox::calling;
+
+namespace {
+
+CallsConfigOptions three_transports() {
+  CallsConfigOptions o;
+  o.urls = {{TurnUrl::Kind::kUdp, "127.0.0.1", 3478},
+            {TurnUrl::Kind::kTcp, "127.0.0.1", 3478},
+            {TurnUrl::Kind::kTls, "127.0.0.1", 5349}};
+  o.secret = "s3cret";
+  o.key_index = 1;
+  o.ttl_seconds = 3600;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("calls config advertises the listeners with Wire credentials", "[calling][config]") {
+  auto body = calls_config_body(three_transports(), "5c8a4d9e-0000-4000-8000-000000000001", 1'700'000'000, 0);
+  REQUIRE(body["ice_servers"].size() == 1);
+  const auto& server = body["ice_servers"][0];
+  CHECK(server["urls"] == nlohmann::json::array({"turn:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=tcp",
+                                                 "turns:127.0.0.1:5349?transport=tcp"}));
+  std::string username = server["username"];
+  auto parsed = turn::parse_wire_turn_username(username);
+  REQUIRE(parsed);
+  CHECK(parsed->expires_at == 1'700'003'600);
+  CHECK(parsed->key_index == 1);
+  CHECK(server["credential"] == turn::wire_turn_password("s3cret", username));
+  CHECK(body["ttl"] == 3600);
+  CHECK(body["is_federating"] == false);
+  CHECK_FALSE(body.contains("sft_servers"));
+  // Same user, same r=; another user, another r=.
+  auto again = calls_config_body(three_transports(), "5c8a4d9e-0000-4000-8000-000000000001", 1'700'000'000, 0);
+  auto other = calls_config_body(three_transports(), "5c8a4d9e-0000-4000-8000-000000000002", 1'700'000'000, 0);
+  CHECK(again["ice_servers"][0]["username"] == username);
+  CHECK(other["ice_servers"][0]["username"] != username);
+}
+
+TEST_CASE("limit takes UDP, TLS, TCP in turn", "[calling][config]") {
+  auto o = three_transports();
+  auto urls = [&](int limit) { return calls_config_body(o, "u", 0, limit)["ice_servers"][0]["urls"]; };
+  CHECK(urls(1) == nlohmann::json::array({"turn:127.0.0.1:3478"}));
+  CHECK(urls(2) == nlohmann::json::array({"turn:127.0.0.1:3478", "turns:127.0.0.1:5349?transport=tcp"}));
+  CHECK(urls(3).size() == 3);
+  CHECK(urls(3)[2] == "turn:127.0.0.1:3478?transport=tcp");
+  CHECK(urls(10).size() == 3);
+}
+
+TEST_CASE("TURN secrets are generated once, 0600, and read back by line", "[calling][config]") {
+  test::TempDir dir;
+  std::string path = dir.path() + "/turn-secret";
+  auto first = load_turn_secrets(path, true);
+  REQUIRE(first.ok());
+  REQUIRE(first->size() == 1);
+  CHECK(first->front().size() == 64);
+  auto second = load_turn_secrets(path, true);
+  REQUIRE(second.ok());
+  CHECK(*second == *first);
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_all) ==
+        std::filesystem::perms::none);
+  CHECK_FALSE(load_turn_secrets(dir.path() + "/absent", false).ok());
+}
