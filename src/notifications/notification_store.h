@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,7 +54,36 @@ class NotificationStore {
   virtual std::optional<Notification> last(const std::string& user_id, const std::string& client_id) = 0;
   virtual std::optional<Notification> find(const std::string& user_id, const std::string& client_id,
                                            const std::string& id) = 0;
+
+  // Optional: called on the committing thread right after each commit, in commit order (so in
+  // id order), with one appended batch and its ids, before that append() returns. Must not
+  // block. Returns false if the store does not support it (the caller then pushes after
+  // append() returns, possibly out of order between concurrent appends).
+  using CommitObserver = std::function<void(const std::vector<Delivery>&, const std::vector<std::string>& ids)>;
+  virtual bool set_commit_observer(CommitObserver) { return false; }
 };
+
+struct LmdbStoreOptions {
+  std::string dir;                                  // the LMDB environment (created if missing)
+  int64_t retention_ms = 28LL * 24 * 3600 * 1000;   // notifications older than this are trimmed
+  size_t map_size_bytes = size_t{4} << 30;          // maximum size of the store on disk
+  size_t trim_batch = 10000;                        // keys examined per trim pass (one write txn)
+  int64_t trim_interval_ms = 60 * 1000;             // pause between passes once a sweep is done
+};
+
+// The LMDB queue: one environment per process (opening the same directory twice in one
+// process is refused: LMDB would corrupt its locks). Appends from concurrent threads are
+// group-committed by one committer thread (one fsynced write transaction per batch); the same
+// thread trims expired notifications in bounded passes in the background.
+class LmdbNotificationStore : public NotificationStore {
+ public:
+  // One bounded trim pass as if the time were now_ms; resumes where the previous pass stopped
+  // and wraps around. Returns the number of notifications deleted.
+  virtual size_t trim_pass(int64_t now_ms) = 0;
+};
+
+// Throws std::runtime_error (with the path and LMDB's reason) if the store cannot be opened.
+std::unique_ptr<LmdbNotificationStore> make_lmdb_notification_store(const LmdbStoreOptions& options);
 
 storage::ModuleSchema notification_schema();
 std::unique_ptr<NotificationStore> make_sqlite_notification_store(storage::Database& db);

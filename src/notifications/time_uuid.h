@@ -4,11 +4,22 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace wirebox::notifications {
 
 std::string new_time_uuid();
 std::string time_uuid_at(int64_t epoch_ms, uint16_t sequence);  // deterministic (tests)
+
+// The 60-bit timestamp (100 ns ticks since 1582-10-15) of a version-1 UUID; nullopt for
+// anything else.
+std::optional<uint64_t> time_uuid_ticks(std::string_view id);
+// Unix epoch milliseconds of a timestamp from time_uuid_ticks().
+int64_t time_uuid_ticks_to_ms(uint64_t ticks);
+// Makes every later new_time_uuid() sort after `id` (a persisted id from before a restart,
+// when the wall clock may have gone back). Ignores ids that are not version 1.
+void observe_time_uuid(std::string_view id);
 
 }  // namespace wirebox::notifications
