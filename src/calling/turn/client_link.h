@@ -31,6 +31,8 @@ class UdpClientLink final : public ClientLink {
   UdpClientLink(int listener_fd, const Endpoint& client) : fd_(listener_fd), client_(client) {}
   void send(std::span<const uint8_t> message) override;
   ClientTransport transport() const override { return ClientTransport::kUdp; }
+  int fd() const { return fd_; }
+  const Endpoint& client() const { return client_; }
 
  private:
   int fd_;

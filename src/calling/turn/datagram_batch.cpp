@@ -44,4 +44,30 @@ size_t DatagramBatch::receive(int fd, uint64_t& truncated) {
   return count;
 }
 
+void DatagramSendBatch::add(int fd, const Endpoint& to, std::span<const uint8_t> payload) {
+  if (count_ == kBatch || (count_ && fd != fd_)) flush();
+  fd_ = fd;
+  destinations_[count_] = to;
+  iovecs_[count_] = {const_cast<uint8_t*>(payload.data()), payload.size()};
+  auto& h = headers_[count_].msg_hdr;
+  h = {};
+  h.msg_name = destinations_[count_].data();
+  h.msg_namelen = static_cast<socklen_t>(destinations_[count_].size());
+  h.msg_iov = &iovecs_[count_];
+  h.msg_iovlen = 1;
+  ++count_;
+}
+
+size_t DatagramSendBatch::flush() {
+  size_t done = 0;
+  while (done < count_) {
+    int n = ::sendmmsg(fd_, headers_.data() + done, static_cast<unsigned>(count_ - done), MSG_DONTWAIT);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  size_t refused = count_ - done;
+  count_ = 0;
+  return refused;
+}
+
 }  // namespace wirebox::turn

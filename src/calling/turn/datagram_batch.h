@@ -51,6 +51,26 @@ class DatagramBatch {
   bool filled_ = false;
 };
 
+// DatagramSendBatch: collects datagrams for one socket and sends them with one sendmmsg().
+// The payloads are not copied: they must stay valid until flush() (the relay flushes before
+// its receive batch is reused). Adding for another socket, or beyond kBatch, flushes first.
+// Thread safety: none; used by one event loop.
+class DatagramSendBatch {
+ public:
+  static constexpr size_t kBatch = DatagramBatch::kBatch;
+
+  void add(int fd, const Endpoint& to, std::span<const uint8_t> payload);
+  // Sends what was added; returns how many datagrams the kernel refused (buffer full).
+  size_t flush();
+
+ private:
+  std::array<mmsghdr, kBatch> headers_{};
+  std::array<iovec, kBatch> iovecs_{};
+  std::array<Endpoint, kBatch> destinations_{};
+  size_t count_ = 0;
+  int fd_ = -1;
+};
+
 // Endpoint ↔ sockaddr for the raw syscalls.
 Endpoint endpoint_from_sockaddr(const sockaddr_storage& address);
 

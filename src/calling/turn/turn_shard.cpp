@@ -96,6 +96,8 @@ void TurnShard::drain_relay(Allocation& allocation) {
   for (int round = 0; round < 8; ++round) {
     size_t n = batch_.receive(fd, truncated);
     for (size_t i = 0; i < n; ++i) on_data_from_peer(allocation, batch_.payload(i), batch_.source(i), now);
+    // Before the receive buffers are reused: the queued ChannelData points into them.
+    if (size_t refused = to_clients_.flush()) RelayCounters::add(counters_.dropped_send_failed, refused);
     if (!batch_.maybe_more()) break;
   }
   if (truncated) RelayCounters::add(counters_.dropped_truncated, truncated);
@@ -110,7 +112,9 @@ void TurnShard::on_data_from_peer(Allocation& a, std::span<uint8_t> payload, con
     // The batch leaves headroom before every payload: prepend the 4-byte header in place.
     uint8_t* start = payload.data() - kChannelDataHeaderSize;
     write_channel_data_header(start, channel, static_cast<uint16_t>(payload.size()));
-    a.link->send({start, payload.size() + kChannelDataHeaderSize});
+    std::span<const uint8_t> message(start, payload.size() + kChannelDataHeaderSize);
+    if (a.udp_link) to_clients_.add(a.udp_link->fd(), a.udp_link->client(), message);
+    else a.link->send(message);
   } else {
     // Indications are never answered, so a per-loop sequence is as good as random here.
     TransactionId id{};
@@ -120,6 +124,7 @@ void TurnShard::on_data_from_peer(Allocation& a, std::span<uint8_t> payload, con
     w.add_xor_address(attr::kXorPeerAddress, peer);
     w.add_bytes(attr::kData, payload);
     if (!w.ok()) return;
+    if (size_t refused = to_clients_.flush()) RelayCounters::add(counters_.dropped_send_failed, refused);
     a.link->send(w.bytes());
   }
   RelayCounters::add(counters_.packets_to_clients);

@@ -6,7 +6,8 @@
 // username, and moves Send/Data indications and ChannelData between clients and peers.
 //
 // Data path: datagrams are drained with recvmmsg() into a per-loop DatagramBatch and sent
-// with one sendto() each; ChannelData headers are written in place, so no packet is copied or
+// with sendmmsg() towards UDP clients (one sendto() each towards peers, whose relay sockets
+// differ per allocation); ChannelData headers are written in place, so no packet is copied or
 // allocated for except Data indications (the slow path, used before a channel is bound).
 //
 // Ownership: owned by TurnRelay; RelayShared must outlive it. Links passed to
@@ -127,6 +128,7 @@ class TurnShard {
   std::vector<std::unique_ptr<UdpListener>> listeners_;
   std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash> allocations_;
   DatagramBatch batch_;
+  DatagramSendBatch to_clients_;  // ChannelData for UDP clients, flushed after each receive batch
   std::vector<uint8_t> scratch_;  // response / Data indication buffer
   uint64_t indication_sequence_ = 0;
   uint32_t next_port_ = 0;        // where the relay port search starts next

@@ -1,0 +1,249 @@
+// turn_load: a TURN load generator for bench/turn/run. Opens --allocations UDP allocations on
+// a TURN server (long-term credentials --user/--password), binds one channel each to an echo
+// peer it runs itself, then sends ChannelData at --rate packets/s in total for --seconds and
+// measures what comes back through the relay: loss, p50/p99 round trip, and the server's CPU
+// time (from /proc/<--pid>/stat), giving relayed packets per CPU-second (each echoed packet is
+// relayed twice: client→peer and peer→client). Prints one line of key=value.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "calling/turn/channel_data.h"
+#include "calling/turn/stun_attributes.h"
+#include "calling/turn/stun_integrity.h"
+#include "calling/turn/stun_message.h"
+#include "calling/turn/stun_message_writer.h"
+
+using namespace wirebox::turn;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+  std::string server = "127.0.0.1";
+  uint16_t port = 3478;
+  std::string user, password;
+  int allocations = 50, rate = 20000, seconds = 5, size = 200, pid = 0;
+};
+
+int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int udp_socket(const Endpoint& bind_to) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int big = 4 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  ::bind(fd, bind_to.data(), bind_to.size());
+  return fd;
+}
+
+// Sends a request and waits up to 2 s for the response with the same transaction id.
+bool transact(int fd, const Endpoint& server, std::span<const uint8_t> request, std::vector<uint8_t>& response,
+              StunMessage& parsed) {
+  ::sendto(fd, request.data(), request.size(), 0, server.data(), server.size());
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, 2000) > 0) {
+    response.resize(2048);
+    ssize_t n = ::recv(fd, response.data(), response.size(), 0);
+    if (n <= 0) return false;
+    response.resize(static_cast<size_t>(n));
+    if (StunMessage::parse(response, parsed) == StunParseStatus::kOk &&
+        std::equal(parsed.transaction_id().begin(), parsed.transaction_id().end(), request.begin() + 8))
+      return true;
+  }
+  return false;
+}
+
+TransactionId fresh_id(uint32_t n) {
+  TransactionId id{};
+  std::memcpy(id.data(), &n, sizeof n);
+  id[11] = 0x5a;
+  return id;
+}
+
+
+// Allocate (401 round trip first) and bind channel 0x4000 to peer. Returns false on failure.
+bool set_up(int fd, const Endpoint& server, const Args& a, const Endpoint& peer, uint32_t seq) {
+  uint8_t buf[1024];
+  std::vector<uint8_t> resp;
+  StunMessage m;
+  StunMessageWriter first(buf, static_cast<uint16_t>(StunMethod::kAllocate), StunClass::kRequest, fresh_id(seq * 4));
+  first.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
+  if (!transact(fd, server, first.bytes(), resp, m) || !m.find(attr::kRealm) || !m.find(attr::kNonce)) return false;
+  std::string realm(m.find(attr::kRealm)->text()), nonce(m.find(attr::kNonce)->text());
+  auto key = long_term_key(a.user, realm, a.password);
+  auto authed = [&](StunMessageWriter& w) {
+    w.add_text(attr::kUsername, a.user);
+    w.add_text(attr::kRealm, realm);
+    w.add_text(attr::kNonce, nonce);
+    w.add_message_integrity(key, IntegrityAlgorithm::kSha1);
+  };
+  StunMessageWriter alloc(buf, static_cast<uint16_t>(StunMethod::kAllocate), StunClass::kRequest, fresh_id(seq * 4 + 1));
+  alloc.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
+  authed(alloc);
+  if (!transact(fd, server, alloc.bytes(), resp, m) || m.message_class() != StunClass::kSuccessResponse) return false;
+  StunMessageWriter bind(buf, static_cast<uint16_t>(StunMethod::kChannelBind), StunClass::kRequest,
+                         fresh_id(seq * 4 + 2));
+  bind.add_u32(attr::kChannelNumber, uint32_t{0x4000} << 16);
+  bind.add_xor_address(attr::kXorPeerAddress, peer);
+  authed(bind);
+  return transact(fd, server, bind.bytes(), resp, m) && m.message_class() == StunClass::kSuccessResponse;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--server") a.server = v;
+    else if (k == "--port") a.port = static_cast<uint16_t>(std::stoi(v));
+    else if (k == "--user") a.user = v;
+    else if (k == "--password") a.password = v;
+    else if (k == "--allocations") a.allocations = std::stoi(v);
+    else if (k == "--rate") a.rate = std::stoi(v);
+    else if (k == "--seconds") a.seconds = std::stoi(v);
+    else if (k == "--size") a.size = std::stoi(v);
+    else if (k == "--pid") a.pid = std::stoi(v);
+  }
+  auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  Endpoint server(boost::asio::ip::make_address(a.server), a.port);
+
+  // The echo peer: sends every datagram back where it came from (the relayed address).
+  int peer_fd = udp_socket(Endpoint(loopback, 0));
+  Endpoint peer;
+  socklen_t len = static_cast<socklen_t>(peer.capacity());
+  ::getsockname(peer_fd, peer.data(), &len);
+  std::atomic<bool> stop{false};
+  std::thread echo([&] {
+    uint8_t buf[2048];
+    pollfd p{peer_fd, POLLIN, 0};
+    while (!stop) {
+      if (::poll(&p, 1, 100) <= 0) continue;
+      sockaddr_storage from;
+      socklen_t flen = sizeof from;
+      ssize_t n;
+      while ((n = ::recvfrom(peer_fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen)) > 0) {
+        ::sendto(peer_fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+        flen = sizeof from;
+      }
+    }
+  });
+
+  std::vector<int> fds;
+  for (int i = 0; i < a.allocations; ++i) {
+    int fd = udp_socket(Endpoint(loopback, 0));
+    if (!set_up(fd, server, a, peer, static_cast<uint32_t>(i + 1))) {
+      std::fprintf(stderr, "turn_load: allocation %d failed\n", i);
+      stop = true;
+      echo.join();
+      return 1;
+    }
+    fds.push_back(fd);
+  }
+
+  const int64_t total = int64_t{a.rate} * a.seconds;
+  std::vector<int64_t> rtts;
+  rtts.reserve(static_cast<size_t>(total));
+  std::atomic<int64_t> received{0};
+  std::atomic<bool> sending_done{false};
+  std::thread receiver([&] {
+    std::vector<pollfd> polls;
+    for (int fd : fds) polls.push_back({fd, POLLIN, 0});
+    uint8_t buf[2048];
+    int64_t quiet_since = 0;
+    while (true) {
+      int r = ::poll(polls.data(), polls.size(), 50);
+      if (r <= 0) {
+        if (sending_done) {
+          if (!quiet_since) quiet_since = now_ns();
+          if (now_ns() - quiet_since > 500'000'000) break;
+        }
+        continue;
+      }
+      quiet_since = 0;
+      for (auto& p : polls) {
+        if (!(p.revents & POLLIN)) continue;
+        ssize_t n;
+        while ((n = ::recv(p.fd, buf, sizeof buf, MSG_DONTWAIT)) >= 20) {
+          int64_t sent_at;
+          std::memcpy(&sent_at, buf + 4 + 8, sizeof sent_at);
+          rtts.push_back(now_ns() - sent_at);
+          received.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    }
+  });
+
+  std::vector<uint8_t> packet(kChannelDataHeaderSize + static_cast<size_t>(a.size), 0xAB);
+  write_channel_data_header(packet.data(), 0x4000, static_cast<uint16_t>(a.size));
+  double cpu_before = a.pid ? cpu_seconds(a.pid) : 0;
+  auto start = Clock::now();
+  int64_t sent = 0;
+  const int64_t interval_ns = 1'000'000'000 / std::max(1, a.rate);
+  while (sent < total) {
+    // Pace in bursts of up to 64 packets, whenever the schedule is behind.
+    int64_t due = (now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count()) /
+                  interval_ns;
+    if (due <= sent) {
+      std::this_thread::yield();
+      continue;
+    }
+    for (int64_t k = 0; k < std::min<int64_t>(64, std::min(due, total) - sent); ++k) {
+      int64_t seq = sent + k;
+      int64_t t = now_ns();
+      std::memcpy(packet.data() + 4, &seq, sizeof seq);
+      std::memcpy(packet.data() + 12, &t, sizeof t);
+      int fd = fds[static_cast<size_t>(seq) % fds.size()];
+      ::sendto(fd, packet.data(), packet.size(), 0, server.data(), server.size());
+    }
+    sent = std::min(due, total);
+  }
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  sending_done = true;
+  receiver.join();
+  double cpu = a.pid ? cpu_seconds(a.pid) - cpu_before : 0;
+  stop = true;
+  echo.join();
+
+  std::sort(rtts.begin(), rtts.end());
+  auto pct = [&](double q) {
+    return rtts.empty() ? 0.0 : static_cast<double>(rtts[static_cast<size_t>(q * (rtts.size() - 1))]) / 1e6;
+  };
+  int64_t got = received.load();
+  double relayed = 2.0 * static_cast<double>(got);
+  std::printf("sent=%lld received=%lld loss_pct=%.3f offered_pps=%.0f p50_ms=%.3f p99_ms=%.3f server_cpu_s=%.3f "
+              "relayed_pps_per_core=%.0f\n",
+              static_cast<long long>(sent), static_cast<long long>(got),
+              100.0 * static_cast<double>(sent - got) / static_cast<double>(std::max<int64_t>(1, sent)),
+              static_cast<double>(sent) / elapsed, pct(0.5), pct(0.99), cpu, cpu > 0 ? relayed / cpu : 0.0);
+  return 0;
+}
