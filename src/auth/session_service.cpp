@@ -100,7 +100,7 @@ Status SessionService::logout_everywhere(const std::string& user_id) { return co
 Result<http::Identity> SessionService::verify(std::string_view access_token) const {
   auto claims = signer_->verify(access_token, now_seconds());
   if (!claims) return claims.error();
-  return http::Identity{claims->user_id, claims->client_id};
+  return http::Identity{claims->user_id, claims->client_id, claims->expires_at};
 }
 
 }  // namespace wirebox::auth

@@ -3,6 +3,7 @@
 // calling. Handlers build a Response; the server adds CORS, keep-alive and Content-Length.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ using Verb = boost::beast::http::verb;
 struct Identity {
   std::string user_id;
   std::string client_id;  // empty unless the token is bound to a client
+  int64_t expires_at = 0;  // Unix seconds when the token expires; 0 = not known
 };
 
 struct Request {

@@ -51,6 +51,45 @@ void Router::add(Verb method, const std::string& pattern, Access access, Handler
   routes_.push_back(Route{method, split_path(pattern), access, exec, std::move(handler)});
 }
 
+void Router::add_upgrade(const std::string& pattern, Access access, UpgradeHandler handler) {
+  upgrades_.push_back(UpgradeRoute{split_path(pattern), access, std::move(handler)});
+}
+
+const UpgradeRoute* Router::match_upgrade(Request& req) const {
+  if (upgrades_.empty() || req.method != Verb::get) return nullptr;
+  auto segs = split_path(req.raw_path.empty() ? req.path : req.raw_path);
+  for (const auto& u : upgrades_) {
+    if (u.segments.size() != segs.size()) continue;
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < segs.size() && ok; ++i) {
+      if (is_capture(u.segments[i])) params[u.segments[i].substr(1, u.segments[i].size() - 2)] = url_decode(segs[i], false);
+      else ok = u.segments[i] == url_decode(segs[i], false);
+    }
+    if (!ok) continue;
+    req.params = std::move(params);
+    return &u;
+  }
+  return nullptr;
+}
+
+std::optional<Response> Router::authenticate(Access access, Request& req) const {
+  if (access != Access::kUser) return std::nullopt;
+  std::string_view token;
+  std::string_view auth = req.header("Authorization");
+  if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
+    token = auth.substr(7);
+  } else if (auto it = req.query.find("access_token"); it != req.query.end()) {
+    token = it->second;
+  }
+  if (token.empty()) return error_response(ApiError::unauthorized("Missing access token"));
+  if (!verifier_) return error_response(ApiError::internal("No token verifier"));
+  auto id = verifier_(token);
+  if (!id) return error_response(id.error());
+  req.identity = std::move(id.value());
+  return std::nullopt;
+}
+
 Router::Match Router::match(Request& req) const {
   Match m;
   // Split before decoding: decoding first turned "/users/a%2Fb" into three segments.
@@ -79,20 +118,7 @@ Router::Match Router::match(Request& req) const {
 
 Response Router::invoke(const Route& route, Request& req) const {
   try {
-    if (route.access == Access::kUser) {
-      std::string_view token;
-      std::string_view auth = req.header("Authorization");
-      if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
-        token = auth.substr(7);
-      } else if (auto it = req.query.find("access_token"); it != req.query.end()) {
-        token = it->second;
-      }
-      if (token.empty()) return error_response(ApiError::unauthorized("Missing access token"));
-      if (!verifier_) return error_response(ApiError::internal("No token verifier"));
-      auto id = verifier_(token);
-      if (!id) return error_response(id.error());
-      req.identity = std::move(id.value());
-    }
+    if (auto denied = authenticate(route.access, req)) return std::move(*denied);
     return route.handler(req);
   } catch (const std::exception& e) {
     log::error("http", std::string("handler failed path=") + req.path + " error=" + e.what());

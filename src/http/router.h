@@ -8,8 +8,14 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "http/request.h"
 
@@ -30,11 +36,30 @@ struct Route {
   Handler handler;
 };
 
+// Protocol upgrades (WebSocket): the server hands the connection over instead of answering.
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using UpgradeMessage = boost::beast::http::request<boost::beast::http::string_body>;
+// Runs on the connection's I/O loop with the authenticated request (identity set for
+// Access::kUser), the original message (for the handshake answer) and the TLS stream, which
+// now belongs to the handler. Must not block.
+using UpgradeHandler = std::function<void(Request& req, UpgradeMessage&& message, TlsStream&& stream)>;
+
+struct UpgradeRoute {
+  std::vector<std::string> segments;
+  Access access;
+  UpgradeHandler handler;
+};
+
 class Router {
  public:
   void add(Verb method, const std::string& pattern, Access access, Handler handler,
            Exec exec = Exec::kBlocking);
   void set_token_verifier(TokenVerifier verifier) { verifier_ = std::move(verifier); }
+  // GET requests with an `Upgrade` header on this path (unversioned, like /await) go to the
+  // handler; authentication (Access::kUser) runs on the worker pool first, and a failure is
+  // answered as plain HTTP.
+  void add_upgrade(const std::string& pattern, Access access, UpgradeHandler handler);
+  const UpgradeRoute* match_upgrade(Request& req) const;
 
   struct Match {
     const Route* route = nullptr;
@@ -46,9 +71,12 @@ class Router {
   // Authenticates (for kUser routes) and runs the handler; converts escaped exceptions into a
   // 500 so one bad request never takes the daemon down.
   Response invoke(const Route& route, Request& req) const;
+  // Authenticates req for `access` (fills req.identity); the error response otherwise. Blocking.
+  std::optional<Response> authenticate(Access access, Request& req) const;
 
  private:
   std::vector<Route> routes_;
+  std::vector<UpgradeRoute> upgrades_;
   TokenVerifier verifier_;
 };
 

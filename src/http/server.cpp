@@ -43,6 +43,8 @@ struct ServerMetrics {
   Counter& responses_5xx = Metrics::instance().counter("wirebox_http_responses_total{class=\"5xx\"}", "");
   Counter& tls_handshake_failures =
       Metrics::instance().counter("wirebox_tls_handshake_failures_total", "Failed TLS handshakes");
+  Counter& upgrades = Metrics::instance().counter("wirebox_http_upgrades_total",
+                                                   "Connections handed to an upgrade handler (WebSocket)");
   Counter& rejected_connections =
       Metrics::instance().counter("wirebox_http_rejected_connections_total", "Connections refused over the limit");
 
@@ -170,6 +172,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     if (req.method == Verb::options) return write(preflight(msg), keep_alive, origin);
 
+    if (!msg[bhttp::field::upgrade].empty())
+      if (const UpgradeRoute* u = srv_.router.match_upgrade(req)) return upgrade(*u, std::move(req), std::move(origin));
+
     std::string_view encoding = msg[bhttp::field::content_encoding];
     if (encoding == "gzip") {
       GunzipResult r = gunzip(msg.body(), srv_.opt.max_body_bytes, req.body);
@@ -205,6 +210,41 @@ class Session : public std::enable_shared_from_this<Session> {
                   self->write(std::move(resp), keep_alive, origin);
                 });
     });
+  }
+
+  // Authenticates on the worker pool (the verifier may read the disk), then gives the stream
+  // to the upgrade handler on this loop; this session ends there.
+  void upgrade(const UpgradeRoute& u, Request req, std::string origin) {
+    if (u.access == Access::kPublic) return hand_off(u, req);
+    if (srv_.pending.fetch_add(1) >= srv_.opt.max_pending) {
+      srv_.pending.fetch_sub(1);
+      return write(error_response({503, "server-busy", "Too many requests in progress"}), false, origin);
+    }
+    net::post(*srv_.pool, [self = shared_from_this(), &u, req = std::move(req), origin = std::move(origin)]() mutable {
+      std::optional<Response> denied;
+      try {
+        denied = self->srv_.router.authenticate(u.access, req);
+      } catch (const std::exception& e) {
+        log::error("http", std::string("upgrade authentication failed: ") + e.what());
+        denied = error_response(ApiError::internal());
+      }
+      self->srv_.pending.fetch_sub(1);
+      net::post(self->stream_.get_executor(), [self, &u, req = std::move(req), denied = std::move(denied),
+                                               origin = std::move(origin)]() mutable {
+        if (denied) return self->write(std::move(*denied), false, origin);
+        self->hand_off(u, req);
+      });
+    });
+  }
+
+  void hand_off(const UpgradeRoute& u, Request& req) {
+    server_metrics().upgrades.inc();
+    beast::get_lowest_layer(stream_).expires_never();
+    try {
+      u.handler(req, parser_->release(), std::move(stream_));
+    } catch (const std::exception& e) {
+      log::error("http", std::string("upgrade handler failed: ") + e.what());
+    }
   }
 
   Response preflight(const bhttp::request<bhttp::string_body>& msg) {

@@ -1,0 +1,52 @@
+// Hub: the WebSocket notification push (`GET /await?access_token=&client=`, the official
+// clients' "legacy" socket). The HTTP server authenticates the upgrade request and hands the
+// TLS stream over; the socket then lives on the same I/O loop (no thread per socket).
+//
+// Registry: user → open sockets, each tagged with the client it was opened for (a user may
+// have several). push() (the EventPublisher's sink) serialises the notification once as
+// {"id","transient","payload"} and queues it on every socket of the user that may see it
+// (delivery.clients empty: all; otherwise only the listed clients), in call order. A text
+// "ping" is answered with "pong". The socket is closed with 1000 when its access token
+// expires (the client reconnects with a fresh token, as on any server close). Backpressure:
+// each socket queues at most max_queued_frames / max_queued_bytes; beyond that the consumer is
+// too slow and is disconnected (it catches up from /notifications when it reconnects).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "http/router.h"
+#include "notifications/event_publisher.h"
+
+namespace wirebox::websocket {
+
+struct HubOptions {
+  size_t max_queued_frames = 1024;              // per socket
+  size_t max_queued_bytes = size_t{16} << 20;   // per socket
+  int idle_timeout_seconds = 60;  // nothing received for this long (we ping at half) → closed
+};
+
+class Hub : public notifications::PushSink {
+ public:
+  explicit Hub(HubOptions options = {});
+  ~Hub() override;
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+
+  // The upgrade handler (see register_routes): takes over the stream of an authenticated request.
+  void accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream);
+
+  void push(const notifications::Delivery& delivery, const std::string& notification_id, bool transient) override;
+
+  size_t open_sockets() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// GET /await (and /vN/await): Access::kUser via the router's token verifier.
+void register_routes(http::Router& router, Hub& hub);
+
+}  // namespace wirebox::websocket

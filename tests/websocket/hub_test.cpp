@@ -1,0 +1,170 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "core/time.h"
+#include "http/metrics.h"
+#include "support/test_server.h"
+#include "support/tls_client.h"
+#include "support/ws_client.h"
+#include "websocket/hub.h"
+
+using namespace wirebox;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kAlice = "00000000-0000-4000-8000-00000000000a";
+const std::string kBob = "00000000-0000-4000-8000-00000000000b";
+
+// Tokens in these tests: "<user>" (no expiry) or "<user>:<seconds to expiry>".
+void setup(http::Router& router, websocket::Hub& hub) {
+  router.set_token_verifier([](std::string_view token) -> Result<http::Identity> {
+    std::string t(token);
+    if (t.rfind("bad", 0) == 0) return ApiError::unauthorized("Invalid access token");
+    http::Identity id;
+    auto colon = t.find(':');
+    id.user_id = t.substr(0, colon);
+    if (colon != std::string::npos) id.expires_at = now_seconds() + std::stoi(t.substr(colon + 1));
+    return id;
+  });
+  websocket::register_routes(router, hub);
+}
+
+notifications::Delivery delivery(const std::string& user, int n, std::vector<std::string> clients = {}) {
+  return {user, std::move(clients), nlohmann::json::array({{{"type", "test"}, {"n", n}}})};
+}
+
+uint64_t counter(const std::string& name) { return http::Metrics::instance().counter(name, "").value(); }
+
+// Bounded polling for conditions the server reaches asynchronously.
+template <class Pred>
+bool eventually(Pred&& p, std::chrono::milliseconds timeout = 3000ms) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!p()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("hub: pushes notifications in order, answers ping with pong") {
+  websocket::Hub hub;
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
+
+  for (int i = 0; i < 20; ++i) hub.push(delivery(kAlice, i), "id-" + std::to_string(i), i == 5);
+  hub.push(delivery(kBob, 99), "bob", false);
+  for (int i = 0; i < 20; ++i) {
+    auto f = ws.read();
+    REQUIRE(f);
+    auto j = nlohmann::json::parse(f->data);
+    CHECK(j["id"] == "id-" + std::to_string(i));
+    CHECK(j["transient"] == (i == 5));
+    CHECK(j["payload"][0]["n"] == i);
+    CHECK_FALSE(j.contains("type"));
+  }
+  ws.send_text("ping");
+  auto pong = ws.read();
+  REQUIRE(pong);
+  CHECK(pong->data == "pong");
+  CHECK_FALSE(ws.read(50ms));  // nothing of Bob's
+
+  // Versioned path works too; closing the socket unregisters it.
+  {
+    test::WssClient v(srv.port(), "/v8/await?access_token=" + kAlice);
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+  }
+  CHECK(eventually([&] { return hub.open_sockets() == 1; }));
+}
+
+TEST_CASE("hub: wrong or missing token is refused with 401; plain GET is not an upgrade") {
+  websocket::Hub hub;
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  try {
+    test::WssClient ws(srv.port(), "/await?access_token=bad&client=c1");
+    FAIL("handshake succeeded");
+  } catch (const test::WsHandshakeError& e) {
+    CHECK(e.status == 401);
+  }
+  try {
+    test::WssClient ws(srv.port(), "/await?client=c1");
+    FAIL("handshake succeeded");
+  } catch (const test::WsHandshakeError& e) {
+    CHECK(e.status == 401);
+  }
+  test::HttpsClient c(srv.port());
+  CHECK(c.get("/await?access_token=" + kAlice).status == 404);
+  CHECK(hub.open_sockets() == 0);
+}
+
+TEST_CASE("hub: per-client targeting, several sockets per user") {
+  websocket::Hub hub;
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  test::WssClient c1(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+  test::WssClient c2(srv.port(), "/await?access_token=" + kAlice + "&client=c2");
+  REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+  hub.push(delivery(kAlice, 1, {"c1"}), "n1", false);
+  hub.push(delivery(kAlice, 2, {"c2"}), "n2", false);
+  hub.push(delivery(kAlice, 3), "n3", false);
+  auto a = c1.read(), b = c1.read();
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(nlohmann::json::parse(a->data)["id"] == "n1");
+  CHECK(nlohmann::json::parse(b->data)["id"] == "n3");
+  auto x = c2.read(), y = c2.read();
+  REQUIRE(x);
+  REQUIRE(y);
+  CHECK(nlohmann::json::parse(x->data)["id"] == "n2");
+  CHECK(nlohmann::json::parse(y->data)["id"] == "n3");
+}
+
+TEST_CASE("hub: a consumer that never reads is disconnected, memory stays bounded") {
+  websocket::HubOptions opt;
+  opt.max_queued_frames = 16;
+  websocket::Hub hub(opt);
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  test::WssClient slow(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+  test::WssClient fast(srv.port(), "/await?access_token=" + kBob + "&client=c1");
+  REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+  uint64_t before = counter("wirebox_websocket_slow_consumer_disconnects_total");
+  std::string big(64 * 1024, 'x');
+  notifications::Delivery d{kAlice, {}, nlohmann::json::array({{{"type", "test"}, {"blob", big}}})};
+  // Loopback socket buffers take a few MB; 64 KiB frames fill them quickly.
+  for (int i = 0; i < 4000 && hub.open_sockets() == 2; ++i) {
+    hub.push(d, "id", false);
+    if (i % 64 == 63) eventually([&] { return false; }, 2ms);  // let the loop drain
+  }
+  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
+  CHECK(counter("wirebox_websocket_slow_consumer_disconnects_total") == before + 1);
+  // The other user's socket is unaffected.
+  hub.push(delivery(kBob, 7), "b7", false);
+  auto f = fast.read();
+  REQUIRE(f);
+  CHECK(nlohmann::json::parse(f->data)["id"] == "b7");
+  CHECK(slow.wait_closed(5000ms).has_value());
+}
+
+TEST_CASE("hub: closes with 1000 when the access token expires") {
+  websocket::Hub hub;
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + ":1&client=c1");
+  auto code = ws.wait_closed(4000ms);
+  REQUIRE(code);
+  CHECK(*code == 1000);
+  CHECK(eventually([&] { return hub.open_sockets() == 0; }));
+}
