@@ -57,17 +57,27 @@ bool in6(const std::array<uint8_t, 16>& a, const Range6& r) {
 }  // namespace
 
 PeerAddressPolicy::PeerAddressPolicy(bool allow_loopback, std::vector<boost::asio::ip::address> relay_addresses,
-                                     std::vector<Endpoint> listener_endpoints)
+                                     std::vector<Endpoint> listener_endpoints, uint16_t relay_port_min,
+                                     uint16_t relay_port_max)
     : allow_loopback_(allow_loopback),
       relay_addresses_(std::move(relay_addresses)),
-      listener_endpoints_(std::move(listener_endpoints)) {}
+      listener_endpoints_(std::move(listener_endpoints)),
+      relay_port_min_(relay_port_min),
+      relay_port_max_(relay_port_max) {}
+
+bool PeerAddressPolicy::is_relay_address(const boost::asio::ip::address& address) const {
+  return std::find(relay_addresses_.begin(), relay_addresses_.end(), address) != relay_addresses_.end();
+}
 
 bool PeerAddressPolicy::address_allowed(const boost::asio::ip::address& address) const {
-  if (std::find(relay_addresses_.begin(), relay_addresses_.end(), address) != relay_addresses_.end()) return true;
+  return is_relay_address(address) || range_allowed(address);
+}
+
+bool PeerAddressPolicy::range_allowed(const boost::asio::ip::address& address) const {
   if (address.is_loopback()) return allow_loopback_;
   if (address.is_v6()) {
     auto v6 = address.to_v6();
-    if (v6.is_v4_mapped()) return address_allowed(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6));
+    if (v6.is_v4_mapped()) return range_allowed(boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6));
     auto bytes = v6.to_bytes();
     return std::none_of(std::begin(kDenied6), std::end(kDenied6), [&](const Range6& r) { return in6(bytes, r); });
   }
@@ -79,7 +89,9 @@ bool PeerAddressPolicy::address_allowed(const boost::asio::ip::address& address)
 bool PeerAddressPolicy::endpoint_allowed(const Endpoint& endpoint) const {
   if (std::find(listener_endpoints_.begin(), listener_endpoints_.end(), endpoint) != listener_endpoints_.end())
     return false;
-  return address_allowed(endpoint.address());
+  const auto& address = endpoint.address();
+  bool relay_port = endpoint.port() >= relay_port_min_ && endpoint.port() <= relay_port_max_;
+  return (is_relay_address(address) && relay_port) || range_allowed(address);
 }
 
 }  // namespace wirebox::turn

@@ -2,8 +2,9 @@
 // loopback, unspecified, link-local, multicast/broadcast, CGNAT 100.64/10, IANA
 // special-purpose and documentation ranges, NAT64/6to4 (which would smuggle IPv4 past the
 // checks), as Wire's coturn `denied-peer-ip` list (CVE-2020-26262). RFC 1918/ULA stay allowed.
-// The relay's own relayed addresses are always allowed, so that two clients of this server can
-// reach each other relay-to-relay; its listener endpoints never are (no loops into itself).
+// The relay's own relayed addresses are allowed only on relay ports, so two clients of this
+// server can reach each other relay-to-relay, but no other service on the host (ssh, the HTTPS
+// API) is reachable through it; its listener endpoints never are (no loops into itself).
 // `allow_loopback` lifts only the loopback ban, for tests on one host.
 //
 // Thread safety: immutable after construction; safe from every thread.
@@ -20,17 +21,23 @@ namespace wirebox::turn {
 class PeerAddressPolicy {
  public:
   PeerAddressPolicy(bool allow_loopback, std::vector<boost::asio::ip::address> relay_addresses,
-                    std::vector<Endpoint> listener_endpoints);
+                    std::vector<Endpoint> listener_endpoints, uint16_t relay_port_min = 49152,
+                    uint16_t relay_port_max = 65535);
 
-  // For CreatePermission / ChannelBind (address only, RFC 8656 §9).
+  // For CreatePermission (address only, RFC 8656 §9).
   bool address_allowed(const boost::asio::ip::address& address) const;
-  // For every datagram sent to a peer.
+  // For ChannelBind and every Send indication: the port matters too.
   bool endpoint_allowed(const Endpoint& endpoint) const;
 
  private:
+  bool is_relay_address(const boost::asio::ip::address& address) const;
+  bool range_allowed(const boost::asio::ip::address& address) const;  // the special-purpose ranges only
+
   bool allow_loopback_;
   std::vector<boost::asio::ip::address> relay_addresses_;
   std::vector<Endpoint> listener_endpoints_;
+  uint16_t relay_port_min_;
+  uint16_t relay_port_max_;
 };
 
 }  // namespace wirebox::turn

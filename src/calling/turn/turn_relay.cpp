@@ -119,7 +119,8 @@ Status TurnRelay::start() {
     }
   }
 
-  d.shared = std::make_unique<RelayShared>(o, PeerAddressPolicy(o.allow_loopback_peers, relay_addresses, listener_endpoints),
+  d.shared = std::make_unique<RelayShared>(o, PeerAddressPolicy(o.allow_loopback_peers, relay_addresses, listener_endpoints,
+                                                                 o.relay_port_min, o.relay_port_max),
                                            NonceIssuer(random_bytes(32), o.nonce_lifetime_seconds * 1000));
   for (size_t l = 0; l < d.loops.size(); ++l) {
     auto& loop = *d.loops[l];

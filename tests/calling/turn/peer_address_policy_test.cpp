@@ -21,6 +21,7 @@ TEST_CASE("the relay's own addresses are peers, its listeners are not", "[turn][
   CHECK(policy.address_allowed(make_address("203.0.113.10")));  // relay-to-relay calls
   CHECK(policy.endpoint_allowed(Endpoint(make_address("203.0.113.10"), 50000)));
   CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address("203.0.113.10"), 3478)));
+  CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address("203.0.113.10"), 22)));  // not a relay port
 }
 
 TEST_CASE("allow_loopback lifts only the loopback ban", "[turn][policy]") {

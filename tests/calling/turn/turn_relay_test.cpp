@@ -1,0 +1,221 @@
+// The relay end to end on loopback, in process: the long-term credential round trip, Wire
+// credentials (wrong secret, expiry), peer policy, channels and ChannelData through an echo
+// peer, Refresh to 0. Bounded waits only (poll with a timeout).
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "calling/turn/channel_data.h"
+#include "calling/turn/stun_attributes.h"
+#include "calling/turn/stun_integrity.h"
+#include "calling/turn/stun_message.h"
+#include "calling/turn/stun_message_writer.h"
+#include "calling/turn/turn_relay.h"
+#include "calling/turn/wire_turn_credentials.h"
+#include "core/time.h"
+
+using namespace wirebox;
+using namespace wirebox::turn;
+
+namespace {
+
+const Endpoint kLoopback(boost::asio::ip::make_address("127.0.0.1"), 0);
+
+struct Socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  Socket() { ::bind(fd, kLoopback.data(), kLoopback.size()); }
+  ~Socket() { ::close(fd); }
+  Endpoint local() const {
+    Endpoint e;
+    socklen_t len = static_cast<socklen_t>(e.capacity());
+    ::getsockname(fd, e.data(), &len);
+    return e;
+  }
+  void send_to(const Endpoint& to, std::span<const uint8_t> data) const {
+    ::sendto(fd, data.data(), data.size(), 0, to.data(), to.size());
+  }
+  // One datagram within 2 s, or empty.
+  std::vector<uint8_t> receive(Endpoint* from = nullptr) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 2000) <= 0) return {};
+    std::vector<uint8_t> buf(2048);
+    Endpoint src;
+    socklen_t len = static_cast<socklen_t>(src.capacity());
+    ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, src.data(), &len);
+    buf.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    if (from) *from = src;
+    return buf;
+  }
+};
+
+struct Client {
+  Socket socket;
+  Endpoint server;
+  std::string username, password, realm, nonce;
+  uint32_t next_id = 1;
+  std::vector<uint8_t> last;
+  StunMessage response;
+
+  TransactionId id() {
+    TransactionId t{};
+    uint32_t n = next_id++;
+    std::memcpy(t.data(), &n, sizeof n);
+    return t;
+  }
+  // Sends a request built by `fill`, authenticated once realm/nonce are known; returns the
+  // response's error code (0 for success, -1 for no response).
+  template <class Fill>
+  int request(StunMethod method, Fill fill) {
+    uint8_t buf[1024];
+    StunMessageWriter w(buf, static_cast<uint16_t>(method), StunClass::kRequest, id());
+    fill(w);
+    if (!nonce.empty()) {
+      w.add_text(attr::kUsername, username);
+      w.add_text(attr::kRealm, realm);
+      w.add_text(attr::kNonce, nonce);
+      w.add_message_integrity(long_term_key(username, realm, password), IntegrityAlgorithm::kSha1);
+    }
+    w.add_fingerprint();
+    socket.send_to(server, w.bytes());
+    last = socket.receive();
+    if (StunMessage::parse(last, response) != StunParseStatus::kOk) return -1;
+    if (response.message_class() == StunClass::kSuccessResponse) return 0;
+    auto err = decode_error_code(response.find(attr::kErrorCode)->value);
+    if (const StunAttribute* n = response.find(attr::kNonce)) nonce = std::string(n->text());
+    if (const StunAttribute* r = response.find(attr::kRealm)) realm = std::string(r->text());
+    return err ? err->code : -1;
+  }
+  int allocate() {
+    auto fill = [](StunMessageWriter& w) { w.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24); };
+    int code = request(StunMethod::kAllocate, fill);
+    return code == 401 && !nonce.empty() ? request(StunMethod::kAllocate, fill) : code;
+  }
+};
+
+struct Relay {
+  TurnRelay relay;
+  explicit Relay(bool allow_loopback) : relay(options(allow_loopback)) { REQUIRE(relay.start().ok()); }
+  static RelayOptions options(bool allow_loopback) {
+    RelayOptions o;
+    o.realm = "test.realm";
+    o.secrets = {"old-secret", "secret"};
+    o.listeners = {{ClientTransport::kUdp, "127.0.0.1", 0}};
+    o.allow_loopback_peers = allow_loopback;
+    o.relay_port_min = 40000 + static_cast<uint16_t>(::getpid() % 2000) * 10;
+    o.relay_port_max = o.relay_port_min + 9;
+    return o;
+  }
+  Endpoint endpoint() const { return Endpoint(kLoopback.address(), relay.bound_port(0)); }
+};
+
+void use_credentials(Client& c, const std::string& secret, int key, int64_t expires_at) {
+  c.username = make_wire_turn_username(expires_at, key, "tester");
+  c.password = wire_turn_password(secret, c.username);
+}
+
+}  // namespace
+
+TEST_CASE("Binding works without credentials", "[turn][relay]") {
+  Relay r(false);
+  Client c;
+  c.server = r.endpoint();
+  REQUIRE(c.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
+  auto mapped = decode_xor_address(c.response.find(attr::kXorMappedAddress)->value, c.response.transaction_id());
+  CHECK(*mapped == c.socket.local());
+}
+
+TEST_CASE("Allocate needs valid, unexpired Wire credentials", "[turn][relay]") {
+  Relay r(false);
+  Client good, wrong, expired, old_key;
+  for (Client* c : {&good, &wrong, &expired, &old_key}) c->server = r.endpoint();
+  use_credentials(good, "secret", 1, now_seconds() + 60);
+  use_credentials(wrong, "not-the-secret", 1, now_seconds() + 60);
+  use_credentials(expired, "secret", 1, now_seconds() - 1);
+  use_credentials(old_key, "old-secret", 0, now_seconds() + 60);  // rotation: index 0 still valid
+  CHECK(good.allocate() == 0);
+  CHECK(verify_message_integrity(good.response, long_term_key(good.username, "test.realm", good.password)) ==
+        CheckResult::kValid);
+  CHECK(old_key.allocate() == 0);
+  CHECK(wrong.allocate() == 401);
+  CHECK(expired.allocate() == 401);
+  CHECK(good.allocate() == 437);  // a second Allocate on the same 5-tuple
+  CHECK(r.relay.totals().allocations_active == 2);
+}
+
+TEST_CASE("loopback peers are refused unless allowed", "[turn][relay]") {
+  Relay r(false);
+  Client c;
+  c.server = r.endpoint();
+  use_credentials(c, "secret", 1, now_seconds() + 60);
+  REQUIRE(c.allocate() == 0);
+  auto permit = [&](const char* address) {
+    return c.request(StunMethod::kCreatePermission, [&](StunMessageWriter& w) {
+      w.add_xor_address(attr::kXorPeerAddress, Endpoint(boost::asio::ip::make_address(address), 9));
+    });
+  };
+  CHECK(permit("127.0.0.2") == 403);
+  CHECK(permit("169.254.0.1") == 403);
+  // 127.0.0.1 is the relay's own address: a permission is fine (relay-to-relay calls), but only
+  // relay ports can be reached, not other services on the host.
+  CHECK(permit("127.0.0.1") == 0);
+  CHECK(c.request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
+    w.add_u32(attr::kChannelNumber, uint32_t{0x4000} << 16);
+    w.add_xor_address(attr::kXorPeerAddress, Endpoint(kLoopback.address(), 22));
+  }) == 403);
+}
+
+TEST_CASE("ChannelData round trip through an echo peer, then Refresh 0 ends it", "[turn][relay]") {
+  Relay r(true);
+  Client c;
+  c.server = r.endpoint();
+  use_credentials(c, "secret", 1, now_seconds() + 60);
+  REQUIRE(c.allocate() == 0);
+  auto relayed = decode_xor_address(c.response.find(attr::kXorRelayedAddress)->value, c.response.transaction_id());
+  REQUIRE(relayed);
+  Socket peer;
+  auto bind = [&](uint16_t channel) {
+    return c.request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
+      w.add_u32(attr::kChannelNumber, uint32_t{channel} << 16);
+      w.add_xor_address(attr::kXorPeerAddress, peer.local());
+    });
+  };
+  CHECK(bind(0x3000) == 400);
+  REQUIRE(bind(0x4001) == 0);
+  CHECK(bind(0x4002) == 400);  // same peer, other number
+
+  uint8_t message[4 + 5];
+  write_channel_data_header(message, 0x4001, 5);
+  std::memcpy(message + 4, "hello", 5);
+  c.socket.send_to(c.server, message);
+  Endpoint from;
+  auto at_peer = peer.receive(&from);
+  REQUIRE(std::string(at_peer.begin(), at_peer.end()) == "hello");
+  CHECK(from == *relayed);
+  peer.send_to(from, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("world"), 5));
+  auto back = c.socket.receive();
+  ChannelData cd;
+  REQUIRE(parse_channel_data(back, cd) == ChannelDataStatus::kOk);
+  CHECK(cd.channel == 0x4001);
+  CHECK(std::string(cd.data.begin(), cd.data.end()) == "world");
+
+  REQUIRE(c.request(StunMethod::kRefresh, [](StunMessageWriter& w) { w.add_u32(attr::kLifetime, 0); }) == 0);
+  CHECK(c.request(StunMethod::kRefresh, [](StunMessageWriter& w) { w.add_u32(attr::kLifetime, 600); }) == 437);
+  CHECK(r.relay.totals().allocations_active == 0);
+}
+
+TEST_CASE("malformed datagrams are dropped and counted", "[turn][relay]") {
+  Relay r(false);
+  Socket s;
+  uint8_t junk[] = {0x00, 0x01, 0x00, 0x04, 0x21, 0x12, 0xa4, 0x42};
+  s.send_to(r.endpoint(), junk);
+  Client c;  // a later valid request is still answered
+  c.server = r.endpoint();
+  REQUIRE(c.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
+  CHECK(r.relay.totals().dropped >= 1);
+}
