@@ -89,10 +89,12 @@ test.describe('registration and login', () => {
     assert.equal(alice.api.transport.http.accessTokenStore.accessTokenData.access_token, refreshed.access_token);
     // A refresh restarts the token lifetime rather than handing back the old token's remainder.
     assert.ok(refreshed.expires_in >= before.expires_in - 5, `expires_in ${refreshed.expires_in} vs ${before.expires_in}`);
-    // The refreshed token works, and so does the old one until it expires.
+    // The client now sends the refreshed token, and the server accepts it.
+    const selfCall = alice.recorder.entries.length;
     const self = await alice.act(api => api.api.self.getSelf());
     assert.equal(self.id, state.alice.context.userId);
-    assert.ok(before.access_token, 'there was a token before the refresh');
+    const sent = alice.recorder.entries[selfCall]?.config?.headers?.Authorization;
+    assert.equal(sent, `Bearer ${refreshed.access_token}`, 'GET /self carried the refreshed token');
   });
 
   test.it('GET /self returns the profile with a qualified id', T, async () => {
