@@ -42,6 +42,12 @@ struct Config {
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;
+  // [notifications]
+  int notifications_retention_days = 28;
+  int64_t notifications_max_store_mb = 4096;
+  // [websocket]
+  int websocket_max_queued_frames = 1024;
+  int websocket_idle_timeout_seconds = 60;
   // [turn] — the embedded TURN relay. An empty listen value is off; "default" is 127.0.0.1
   // on 3478 (UDP, TCP) / 5349 (TLS), or port 0 when http.listen has port 0 (test daemons).
   bool turn_enabled = true;

@@ -3,9 +3,6 @@
 // ciphertext). Ids are TimeUUIDs in append order; list() pages strictly after `since`.
 // Appends are committed before they return (an event acknowledged by a 2xx is on disk).
 // Thread-safe.
-//
-// This SQLite implementation serves the foundation's client registration flow; the
-// notification-stream issue replaces it with the LMDB queue behind this same interface.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/api_error.h"
-#include "storage/migrations.h"
-
-namespace wirebox::storage {
-class Database;
-}
 
 namespace wirebox::notifications {
 
@@ -84,8 +76,5 @@ class LmdbNotificationStore : public NotificationStore {
 
 // Throws std::runtime_error (with the path and LMDB's reason) if the store cannot be opened.
 std::unique_ptr<LmdbNotificationStore> make_lmdb_notification_store(const LmdbStoreOptions& options);
-
-storage::ModuleSchema notification_schema();
-std::unique_ptr<NotificationStore> make_sqlite_notification_store(storage::Database& db);
 
 }  // namespace wirebox::notifications

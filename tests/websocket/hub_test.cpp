@@ -84,7 +84,7 @@ TEST_CASE("hub: pushes notifications in order, answers ping with pong") {
   CHECK(eventually([&] { return hub.open_sockets() == 1; }));
 }
 
-TEST_CASE("hub: wrong or missing token is refused with 401; plain GET is not an upgrade") {
+TEST_CASE("hub: wrong or missing token is refused with 401, a plain GET is no upgrade") {
   websocket::Hub hub;
   http::Router router;
   setup(router, hub);

@@ -24,6 +24,7 @@
 #include "teams/team_store.h"
 #include "users/api.h"
 #include "users/user_store.h"
+#include "websocket/hub.h"
 
 namespace wirebox {
 namespace fs = std::filesystem;
@@ -35,7 +36,8 @@ struct Daemon::Impl {
   std::unique_ptr<users::UserStore> users;
   std::unique_ptr<auth::SessionService> sessions;
   std::unique_ptr<users::UsersApi> users_api;
-  std::unique_ptr<notifications::NotificationStore> notifications;
+  std::unique_ptr<notifications::LmdbNotificationStore> notifications;
+  std::unique_ptr<websocket::Hub> hub;
   std::unique_ptr<notifications::EventPublisher> events;
   std::unique_ptr<clients::ClientStore> clients;
   std::unique_ptr<clients::ClientsApi> clients_api;
@@ -58,7 +60,7 @@ void Daemon::start() {
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
   std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema(),
-                                                 notifications::notification_schema(), clients::client_schema()};
+                                                 clients::client_schema()};
   int ran = storage::apply_migrations(*d.db, schemas);
   if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
 
@@ -101,8 +103,16 @@ void Daemon::start() {
   users_options.login_attempts_per_minute = c.login_attempts_per_minute;
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions);
 
-  d.notifications = notifications::make_sqlite_notification_store(*d.db);
-  d.events = std::make_unique<notifications::EventPublisher>(*d.notifications);
+  notifications::LmdbStoreOptions store_options;
+  store_options.dir = c.data_dir + "/events";
+  store_options.retention_ms = int64_t{c.notifications_retention_days} * 24 * 3600 * 1000;
+  store_options.map_size_bytes = static_cast<size_t>(c.notifications_max_store_mb) << 20;
+  d.notifications = notifications::make_lmdb_notification_store(store_options);
+  websocket::HubOptions hub_options;
+  hub_options.max_queued_frames = static_cast<size_t>(c.websocket_max_queued_frames);
+  hub_options.idle_timeout_seconds = c.websocket_idle_timeout_seconds;
+  d.hub = std::make_unique<websocket::Hub>(hub_options);
+  d.events = std::make_unique<notifications::EventPublisher>(*d.notifications, d.hub.get());
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
                                                         *d.clients, *d.users, *d.events);
@@ -116,6 +126,7 @@ void Daemon::start() {
   teams::register_routes(d.router, *d.teams);
   d.users_api->register_routes(d.router);
   notifications::register_routes(d.router, *d.notifications);
+  websocket::register_routes(d.router, *d.hub);
   d.clients_api->register_routes(d.router);
   if (c.turn_enabled) {
     auto calling = calling::CallingService::start(c, so.tls);
