@@ -10,11 +10,14 @@
 #include "calling/config/calling_service.h"
 #include "clients/api.h"
 #include "clients/client_store.h"
+#include "conversations/api.h"
+#include "conversations/conversation_store.h"
 #include "core/log.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/system_routes.h"
 #include "http/tls.h"
+#include "messages/api.h"
 #include "notifications/api.h"
 #include "notifications/event_publisher.h"
 #include "notifications/notification_store.h"
@@ -41,6 +44,8 @@ struct Daemon::Impl {
   std::unique_ptr<notifications::EventPublisher> events;
   std::unique_ptr<clients::ClientStore> clients;
   std::unique_ptr<clients::ClientsApi> clients_api;
+  std::unique_ptr<conversations::ConversationStore> conversations;
+  std::unique_ptr<conversations::ConversationsApi> conversations_api;
   http::Router router;
   std::unique_ptr<calling::CallingService> calling;
   std::unique_ptr<http::Server> server;
@@ -60,7 +65,7 @@ void Daemon::start() {
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
   std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema(),
-                                                 clients::client_schema()};
+                                                 clients::client_schema(), conversations::conversation_schema()};
   int ran = storage::apply_migrations(*d.db, schemas);
   if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
 
@@ -116,6 +121,9 @@ void Daemon::start() {
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
                                                         *d.clients, *d.users, *d.events);
+  d.conversations = conversations::make_sqlite_conversation_store(*d.db);
+  d.conversations_api = std::make_unique<conversations::ConversationsApi>(
+      conversations::ConversationsOptions{c.domain}, *d.conversations, *d.users, *d.teams, *d.events);
   d.sessions->set_client_check([clients = d.clients.get()](const std::string& user, const std::string& client) {
     return clients->find(user, client).has_value();
   });
@@ -128,6 +136,9 @@ void Daemon::start() {
   notifications::register_routes(d.router, *d.notifications);
   websocket::register_routes(d.router, *d.hub);
   d.clients_api->register_routes(d.router);
+  d.conversations_api->register_routes(d.router);
+  conversations::register_connection_routes(d.router, c.domain, *d.conversations, *d.users, *d.events);
+  messages::register_routes(d.router, c.domain, *d.conversations, *d.clients, *d.events);
   if (c.turn_enabled) {
     auto calling = calling::CallingService::start(c, so.tls);
     if (!calling) throw std::runtime_error(calling.error().message);
