@@ -1,0 +1,198 @@
+'use strict';
+// Proteus messaging end to end with @wireapp/core as an app uses it: two personal users, each
+// with a core Account and a registered client, connect (POST/PUT /connections), Alice creates a
+// proteus group with Bob through core's conversation service, then sends text messages built by
+// core's MessageBuilder with account.service.conversation.send. Bob's core decrypts them live from
+// the WebSocket, and later, after being offline, from the notification stream, in order.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const {Account, MessageBuilder, conversation: coreConversation} = require('@wireapp/core');
+const {MessageSendingState} = coreConversation;
+const {ConversationProtocol} = require('@wireapp/api-client/lib/conversation/NewConversation');
+const {
+  ClientType,
+  DOMAIN,
+  MAX_API_VERSION,
+  MIN_API_VERSION,
+  User,
+  registerUser,
+} = require('../lib/wire.cjs');
+
+const T = {timeout: 60_000};
+const LIVE_BOUND_MS = 5_000;
+
+/** Polls cond every 10 ms until it is truthy or ms elapse. */
+async function waitFor(cond, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 10));
+  }
+}
+
+/** Logs in through core and registers a permanent client (legacy notification stream). */
+async function coreClient(user) {
+  const account = new Account(user.api, {nbPrekeys: 8, coreCryptoConfig: {wasmFilePath: '', enabled: false}});
+  const loginData = {email: user.identity.email, password: user.identity.password, clientType: ClientType.PERMANENT};
+  const client = await user.act(async () => {
+    await account.useAPIVersion(MIN_API_VERSION, MAX_API_VERSION);
+    await account.login(loginData);
+    const registered = await account.registerClient(loginData, true);
+    await account.initClient(registered);
+    return registered;
+  });
+  return {account, client};
+}
+
+/** The decrypted text messages among the collected events, as [{text, from, source, at}]. */
+function texts(events) {
+  return events
+    .filter(e => e.payload.event?.type === 'conversation.otr-message-add' && e.payload.decryptedData?.text)
+    .map(e => ({
+      text: e.payload.decryptedData.text.content,
+      from: e.payload.event.qualified_from?.id ?? e.payload.event.from,
+      source: e.source,
+      at: e.at,
+    }));
+}
+
+function describeEvents(events) {
+  return JSON.stringify(
+    events.map(e => [e.payload.event?.type, e.source, e.payload.decryptionError ? String(e.payload.decryptionError.message) : undefined]),
+  );
+}
+
+test.describe('proteus messaging through core', () => {
+  const state = {events: []};
+
+  test.after(() => {
+    if (state.disconnect) state.disconnect();
+  });
+
+  test.it('two connected users, a proteus group created by core', T, async () => {
+    const alice = await registerUser('msg-alice');
+    const bob = await registerUser('msg-bob');
+    const aliceUser = new User('msg-alice-core', alice.identity);
+    const bobUser = new User('msg-bob-core', bob.identity);
+    const a = await coreClient(aliceUser);
+    const b = await coreClient(bobUser);
+    const aliceId = {id: alice.context.userId, domain: DOMAIN};
+    const bobId = {id: bob.context.userId, domain: DOMAIN};
+
+    const sent = await aliceUser.act(api => api.api.connection.postConnection(bobId));
+    assert.equal(sent.status, 'sent', `Alice's connection request: ${JSON.stringify(sent)}`);
+    const accepted = await bobUser.act(api => api.api.connection.putConnection(aliceId, {status: 'accepted'}));
+    assert.equal(accepted.status, 'accepted', `Bob accepts: ${JSON.stringify(accepted)}`);
+
+    const created = await aliceUser.act(() =>
+      a.account.service.conversation.createProteusConversation({
+        name: 'interop messaging',
+        qualified_users: [bobId],
+        receipt_mode: null,
+        protocol: ConversationProtocol.PROTEUS,
+      }),
+    );
+    const conversation = created.conversation;
+    assert.ok(conversation?.qualified_id?.id, `a conversation with a qualified id: ${JSON.stringify(created)}`);
+    assert.equal(conversation.qualified_id.domain, DOMAIN);
+    const others = conversation.members.others.map(m => m.qualified_id?.id ?? m.id);
+    assert.deepEqual(others, [bobId.id], 'Bob is the other member');
+
+    const seen = await bobUser.act(api => api.api.conversation.getConversation(conversation.qualified_id));
+    assert.equal(seen.qualified_id.id, conversation.qualified_id.id, 'Bob can read the conversation');
+
+    Object.assign(state, {aliceUser, bobUser, a, b, aliceId, bobId, conversationId: conversation.qualified_id});
+  });
+
+  test.it("Bob's core decrypts Alice's text live from the WebSocket", T, async () => {
+    const {aliceUser, bobUser, a, b, aliceId, conversationId} = state;
+    assert.ok(conversationId, 'needs the conversation');
+    const states = [];
+    state.disconnect = await bobUser.act(() =>
+      b.account.listen({
+        useLegacy: true,
+        onEvent: async (payload, source) => {
+          state.events.push({payload, source, at: Date.now()});
+        },
+        onConnectionStateChanged: s => states.push(s),
+      }),
+    );
+    await waitFor(() => states.includes('live'), 15_000, `Bob live (states: ${states})\n${bobUser.recorder.trace()}`);
+    const before = state.events.length;
+
+    const text = `hello bob ${Date.now()}`;
+    const payload = MessageBuilder.buildTextMessage({text});
+    const t0 = Date.now();
+    const result = await aliceUser.act(() =>
+      a.account.service.conversation.send({protocol: ConversationProtocol.PROTEUS, conversationId, payload}),
+    );
+    const sendDone = Date.now();
+    assert.equal(result.state, MessageSendingState.OUTGOING_SENT, `core reports the message sent: ${JSON.stringify(result)}\n${aliceUser.recorder.trace()}`);
+    assert.equal(result.id, payload.messageId);
+
+    const got = await waitFor(
+      () => texts(state.events.slice(before)).find(m => m.text === text),
+      LIVE_BOUND_MS,
+      `Bob decrypts "${text}" (events: ${describeEvents(state.events.slice(before))})\n${bobUser.recorder.trace()}`,
+    );
+    assert.equal(got.source, 'WEBSOCKET', 'delivered by the WebSocket');
+    assert.equal(got.from, aliceId.id, 'from Alice');
+    const decrypted = state.events.slice(before).find(e => e.payload.decryptedData?.text?.content === text);
+    assert.equal(decrypted.payload.decryptedData.messageId, payload.messageId, 'same message id');
+    assert.equal(decrypted.payload.event.qualified_conversation?.id, conversationId.id, 'in the group');
+    assert.equal(decrypted.payload.decryptionError, undefined);
+    const latency = got.at - t0;
+    console.log(`# messaging: live latency ${latency} ms from send() start (${sendDone - t0} ms in send(), ` +
+      `decrypted ${got.at - sendDone} ms after it resolved; negative = before)`);
+  });
+
+  test.it('offline Bob gets 5 messages from the notification stream, decrypted in order', T, async () => {
+    const {aliceUser, bobUser, a, b, conversationId} = state;
+    assert.ok(state.disconnect, 'needs the live test');
+    state.disconnect();
+    state.disconnect = undefined;
+    await new Promise(r => setTimeout(r, 200));
+    const before = state.events.length;
+
+    const sentTexts = [];
+    for (let i = 1; i <= 5; i++) {
+      const text = `offline #${i} ${Date.now()}`;
+      const result = await aliceUser.act(() =>
+        a.account.service.conversation.send({
+          protocol: ConversationProtocol.PROTEUS,
+          conversationId,
+          payload: MessageBuilder.buildTextMessage({text}),
+        }),
+      );
+      assert.equal(result.state, MessageSendingState.OUTGOING_SENT, `message ${i} sent: ${JSON.stringify(result)}`);
+      sentTexts.push(text);
+    }
+    await new Promise(r => setTimeout(r, 300));
+    assert.deepEqual(texts(state.events.slice(before)), [], 'nothing arrives while Bob is offline');
+
+    const states = [];
+    state.disconnect = await bobUser.act(() =>
+      b.account.listen({
+        useLegacy: true,
+        onEvent: async (payload, source) => {
+          state.events.push({payload, source, at: Date.now()});
+        },
+        onConnectionStateChanged: s => states.push(s),
+      }),
+    );
+    const got = await waitFor(
+      () => {
+        const m = texts(state.events.slice(before));
+        return m.length >= 5 && m;
+      },
+      15_000,
+      `5 messages from the stream (events: ${describeEvents(state.events.slice(before))})\n${bobUser.recorder.trace()}`,
+    );
+    assert.deepEqual(got.map(m => m.text), sentTexts, 'all 5, in order, once');
+    for (const m of got) assert.equal(m.source, 'NOTIFICATION_STREAM', `"${m.text}" came from the notification stream`);
+    const errors = state.events.slice(before).filter(e => e.payload.decryptionError);
+    assert.deepEqual(errors.map(e => String(e.payload.decryptionError.message)), [], 'no decryption errors');
+  });
+});
