@@ -149,6 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // The headers are parsed by now: answer with CORS headers so a browser client can read
       // the 413 instead of seeing an opaque network error.
       std::string origin(parser_->get()[bhttp::field::origin]);
+      drain_after_write_ = true;
       return write(error_response({413, "client-error", "Request body too large"}), false, origin);
     }
     if (ec == bhttp::error::header_limit) {
@@ -283,9 +284,26 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_write(stream_, *res, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
       self->response_.reset();
       if (ec) return;
-      if (!keep_alive) return self->shutdown();
+      if (!keep_alive) return self->drain_after_write_ ? self->drain(kMaxDrainBytes) : self->shutdown();
       self->read();
     });
+  }
+
+  // After refusing a body we did not read, discard what the client is still sending (bounded in
+  // bytes and time) before closing: closing with unread bytes makes the kernel send a reset,
+  // and a client still writing its upload would never see the 413 (api-client then retries the
+  // "network error" forever).
+  static constexpr size_t kMaxDrainBytes = 64 << 20;
+  void drain(size_t budget) {
+    if (drain_buffer_.empty()) {
+      drain_buffer_.resize(16384);
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(3));  // one deadline for the whole drain
+    }
+    stream_.async_read_some(net::buffer(drain_buffer_),
+                            [self = shared_from_this(), budget](beast::error_code ec, std::size_t n) {
+                              if (ec || n >= budget) return self->shutdown();
+                              self->drain(budget - n);
+                            });
   }
 
   void shutdown() {
@@ -302,6 +320,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
   std::string remote_;
+  bool drain_after_write_ = false;
+  std::string drain_buffer_;
 };
 
 // Internal plain-HTTP listener: GET /metrics only, one request per connection.

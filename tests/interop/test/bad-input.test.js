@@ -49,13 +49,7 @@ test.describe('bad input over raw HTTPS, no user needed', () => {
     assert.equal(res.status, 413, describeResponse(res));
   });
 
-  // Marked todo: whether the client wins the race against the reset depends on timing (it loses
-  // almost always when this file runs alone, sometimes not under load), so it cannot gate the
-  // suite; it still runs and prints its result. Drop the todo once wireboxd closes gracefully.
-  test.it('a body over the limit -> 413, readable while the client is still sending', {
-    ...T,
-    todo: 'wireboxd closes the socket with unread request bytes (TCP RST), so the 413 is often lost',
-  }, async () => {
+  test.it('a body over the limit -> 413, readable while the client is still sending', T, async () => {
     // api-client (axios) just sends the whole body. If the server answers 413 and closes the
     // socket while request bytes are still unread, the kernel sends a TCP RST and the client
     // sees ECONNRESET instead of the 413 (and axios-retry retries network errors forever).
