@@ -25,6 +25,7 @@ struct CookieRecord {
   bool persistent = false;
   std::string label;
   std::string client_id;  // bound by POST /access?client_id=
+  std::string successor;  // hash of the cookie this one was rotated into, empty if none
 };
 
 class CookieStore {

@@ -18,10 +18,12 @@ class SqliteCookieStore : public CookieStore {
     std::optional<CookieRecord> out;
     db_.read([&](Connection& c) {
       auto st = c.prepare(
-          "SELECT user_id, created_at, expires_at, persistent, label, client_id FROM auth_cookies WHERE hash = ?");
+          "SELECT user_id, created_at, expires_at, persistent, label, client_id, successor FROM auth_cookies"
+          " WHERE hash = ?");
       st.bind(1, hash);
       if (st.step()) {
-        out = CookieRecord{st.text(0), st.integer(1), st.integer(2), st.integer(3) != 0, st.text(4), st.text(5)};
+        out = CookieRecord{st.text(0), st.integer(1), st.integer(2), st.integer(3) != 0,
+                           st.text(4),  st.text(5),    st.text(6)};
       }
     });
     return out;

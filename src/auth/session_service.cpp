@@ -54,7 +54,7 @@ Result<Session> SessionService::open(const std::string& user_id, bool persistent
   int64_t now = now_seconds();
   CookieRecord r{user_id, now,
                  now + (persistent ? options_.persistent_cookie_ttl_seconds : options_.session_cookie_ttl_seconds),
-                 persistent, label, ""};
+                 persistent, label, "", ""};
   std::string hash;
   std::string value = new_cookie(hash);
   if (auto s = cookies_->insert(hash, r); !s) return s.error();
@@ -75,8 +75,11 @@ Result<SessionService::Refreshed> SessionService::refresh(std::string_view cooki
     rec->client_id = *client_id;
   }
   Refreshed out{access_json(rec->user_id, rec->client_id), std::nullopt};
-  if (now - rec->created_at >= options_.cookie_renew_age_seconds) {
+  // Rotate once: an already superseded cookie keeps working (the Node client ignores Set-Cookie
+  // on /access) but is not rotated again, which would orphan its successor from the logout chain.
+  if (rec->successor.empty() && now - rec->created_at >= options_.cookie_renew_age_seconds) {
     CookieRecord next = *rec;
+    next.successor.clear();
     next.created_at = now;
     next.expires_at = now + (rec->persistent ? options_.persistent_cookie_ttl_seconds
                                              : options_.session_cookie_ttl_seconds);

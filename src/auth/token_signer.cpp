@@ -63,6 +63,14 @@ Result<AccessClaims> TokenSigner::verify(std::string_view token, int64_t now_sec
   const ApiError invalid = ApiError::unauthorized("Invalid access token");
   size_t dot = token.find('.');
   if (dot == std::string_view::npos || token.size() > 1024) return invalid;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    auto hit = verified_.find(std::string(token));
+    if (hit != verified_.end()) {
+      if (hit->second.expires_at <= now_seconds) return ApiError::unauthorized("Token expired");
+      return hit->second;
+    }
+  }
   auto claims = base64url_decode(token.substr(0, dot));
   auto sig = base64url_decode(token.substr(dot + 1));
   if (!claims || !sig || sig->size() != 64) return invalid;
@@ -91,6 +99,9 @@ Result<AccessClaims> TokenSigner::verify(std::string_view token, int64_t now_sec
   }
   if (out.user_id.empty()) return invalid;
   if (out.expires_at <= now_seconds) return ApiError::unauthorized("Token expired");
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (verified_.size() >= kVerifiedCacheSize) verified_.clear();
+  verified_.emplace(std::string(token), out);
   return out;
 }
 

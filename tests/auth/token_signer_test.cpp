@@ -58,3 +58,17 @@ TEST_CASE("the signing key persists across restarts and is private") {
   CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_all) ==
         std::filesystem::perms::none);
 }
+
+TEST_CASE("a cached token still expires and never vouches for another signer's tokens") {
+  auto signer = TokenSigner::generate();
+  auto other = TokenSigner::generate();
+  std::string token = signer->sign({"u", "c", 2000});
+  REQUIRE(signer->verify(token, 1000).ok());  // now cached
+  CHECK(signer->verify(token, 1500)->client_id == "c");
+  CHECK(signer->verify(token, 2000).error().message == "Token expired");
+  CHECK(other->verify(token, 1000).error().code == 401);
+  std::string tampered = token;
+  char& c = tampered[tampered.size() - 10];  // inside the signature, not in its padding bits
+  c = c == 'A' ? 'B' : 'A';
+  CHECK(signer->verify(tampered, 1000).error().code == 401);
+}
