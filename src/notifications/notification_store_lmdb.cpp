@@ -204,7 +204,11 @@ class LmdbStore final : public LmdbNotificationStore {
 
   Result<std::vector<std::string>> append(const std::vector<Delivery>& deliveries) override {
     if (deliveries.empty()) return std::vector<std::string>{};
-    Pending p{&deliveries, {}, std::nullopt, false};
+    // Serialise on the caller's thread: the committer only copies bytes into the transaction.
+    std::vector<std::string> values;
+    values.reserve(deliveries.size());
+    for (const Delivery& d : deliveries) values.push_back(encode_value(d));
+    Pending p{&deliveries, std::move(values), {}, std::nullopt, false};
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_) return ApiError::internal("notification store is closed");
     queue_.push_back(&p);
@@ -289,6 +293,7 @@ class LmdbStore final : public LmdbNotificationStore {
  private:
   struct Pending {
     const std::vector<Delivery>* deliveries;
+    std::vector<std::string> values;  // encode_value() of each delivery
     std::vector<std::string> ids;
     std::optional<ApiError> error;
     bool done;
@@ -374,13 +379,13 @@ class LmdbStore final : public LmdbNotificationStore {
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     std::string last_id;
     for (Pending* p : batch) {
-      for (const Delivery& d : *p->deliveries) {
+      for (size_t i = 0; i < p->deliveries->size(); ++i) {
         if (rc != MDB_SUCCESS) break;
         std::string id = new_time_uuid();
         unsigned char sk[kSortKeyBytes];
         sort_key(id, sk);
-        std::string key = make_key(d.user_id, sk), value = encode_value(d);
-        MDB_val k = as_val(key), v = as_val(value);
+        std::string key = make_key((*p->deliveries)[i].user_id, sk);
+        MDB_val k = as_val(key), v = as_val(p->values[i]);
         rc = mdb_put(txn, queue_db_, &k, &v, 0);
         p->ids.push_back(id);
         last_id = std::move(id);
