@@ -85,12 +85,12 @@ class SqliteConversationStore : public ConversationStore {
   explicit SqliteConversationStore(storage::Database& db) : db_(db) {}
 
   Status create(const Conversation& conv) override {
-    return write([&](storage::Connection& c) { insert(c, conv); });
+    return db_.try_write("conversation store", [&](storage::Connection& c) { insert(c, conv); });
   }
 
   Result<bool> create_if_absent(const Conversation& conv) override {
     bool created = false;
-    Status s = write([&](storage::Connection& c) {
+    Status s = db_.try_write("conversation store", [&](storage::Connection& c) {
       auto st = c.prepare("SELECT 1 FROM conversations WHERE id = ?");
       st.bind(1, conv.id);
       if (st.step()) return;
@@ -152,19 +152,19 @@ class SqliteConversationStore : public ConversationStore {
   }
 
   Status add_members(const std::string& conv, const std::vector<Member>& members) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       for (const auto& m : members) insert_member(c, conv, m);
     });
   }
 
   Status remove_member(const std::string& conv, const std::string& user) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("DELETE FROM conversation_members WHERE conv_id = ? AND user_id = ?").bind(1, conv).bind(2, user).run();
     });
   }
 
   Status set_member_state(const std::string& conv, const std::string& user, const MemberState& s) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       auto st = c.prepare(
           "UPDATE conversation_members SET otr_muted_status = ?, otr_muted_ref = ?, otr_archived = ?,"
           " otr_archived_ref = ?, hidden = ?, hidden_ref = ? WHERE conv_id = ? AND user_id = ?");
@@ -176,27 +176,27 @@ class SqliteConversationStore : public ConversationStore {
   }
 
   Status set_member_role(const std::string& conv, const std::string& user, const std::string& role) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("UPDATE conversation_members SET role = ? WHERE conv_id = ? AND user_id = ?")
           .bind(1, role).bind(2, conv).bind(3, user).run();
     });
   }
 
   Status rename(const std::string& conv, const std::string& name) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("UPDATE conversations SET name = ? WHERE id = ?").bind(1, name).bind(2, conv).run();
     });
   }
 
   Status set_type(const std::string& conv, ConvType type) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("UPDATE conversations SET type = ? WHERE id = ?")
           .bind(1, static_cast<int64_t>(type)).bind(2, conv).run();
     });
   }
 
   Status remove(const std::string& conv) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("DELETE FROM conversation_members WHERE conv_id = ?").bind(1, conv).run();
       c.prepare("DELETE FROM conversations WHERE id = ?").bind(1, conv).run();
     });
@@ -214,7 +214,7 @@ class SqliteConversationStore : public ConversationStore {
   }
 
   Status put_connection_pair(const Conn& a, const Conn& b) override {
-    return write([&](storage::Connection& c) {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
       for (const Conn* x : {&a, &b}) {
         c.prepare(
              "INSERT INTO connections(from_user, to_user, status, conv_id, last_update) VALUES (?, ?, ?, ?, ?)"
@@ -250,16 +250,6 @@ class SqliteConversationStore : public ConversationStore {
     st.bind(10, conv.created_at_ms);
     st.run();
     for (const auto& m : conv.members) insert_member(c, conv.id, m);
-  }
-
-  template <class F>
-  Status write(F&& f) {
-    try {
-      db_.write(f);
-    } catch (const storage::SqliteError& e) {
-      return ApiError::internal(std::string("conversation store: ") + e.what());
-    }
-    return {};
   }
 
   storage::Database& db_;

@@ -139,6 +139,15 @@ void Database::write(const std::function<void(Connection&)>& fn) {
   }
 }
 
+Status Database::try_write(std::string_view what, const std::function<void(Connection&)>& fn) {
+  try {
+    write(fn);
+  } catch (const SqliteError& e) {
+    return ApiError::internal(std::string(what) + ": " + e.what());
+  }
+  return {};
+}
+
 void Database::read(const std::function<void(Connection&)>& fn) {
   sqlite3* db = nullptr;
   {

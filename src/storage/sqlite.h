@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/api_error.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -90,6 +92,9 @@ class Database {
   // Runs fn in one write transaction; commits if fn returns normally, rolls back if it throws.
   // Rethrows after rollback. Blocks while another write is running.
   void write(const std::function<void(Connection&)>& fn);
+  // write() for store implementations: a SQLite failure becomes a 500 ApiError naming `what`
+  // (e.g. "user store") instead of an exception crossing the module edge.
+  Status try_write(std::string_view what, const std::function<void(Connection&)>& fn);
   // Runs fn on a read-only connection (snapshot of the last commit).
   void read(const std::function<void(Connection&)>& fn);
   // Writer connection for start-up work (migrations) before any concurrent use.

@@ -90,13 +90,13 @@ class SqliteUserStore : public UserStore {
   }
 
   Status set_team(const std::string& id, const std::string& team_id) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("UPDATE users SET team_id = ? WHERE id = ?").bind(1, team_id).bind(2, id).run();
     });
   }
 
   Status update_profile(const std::string& id, const ProfileUpdate& u) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       if (u.name) c.prepare("UPDATE users SET name = ? WHERE id = ?").bind(1, *u.name).bind(2, id).run();
       if (u.accent_id) c.prepare("UPDATE users SET accent_id = ? WHERE id = ?").bind(1, *u.accent_id).bind(2, id).run();
       if (u.assets_json) c.prepare("UPDATE users SET assets = ? WHERE id = ?").bind(1, *u.assets_json).bind(2, id).run();
@@ -120,19 +120,19 @@ class SqliteUserStore : public UserStore {
   bool handle_taken(const std::string& handle) override { return one("handle = ?", handle).has_value(); }
 
   Status set_status(const std::string& id, const std::string& status) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("UPDATE users SET status = ? WHERE id = ?").bind(1, status).bind(2, id).run();
     });
   }
 
   Status set_password_hash(const std::string& id, const std::string& hash) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("UPDATE users SET password_hash = ? WHERE id = ?").bind(1, hash).bind(2, id).run();
     });
   }
 
   Status remove(const std::string& id) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("DELETE FROM user_properties WHERE user_id = ?").bind(1, id).run();
       c.prepare("DELETE FROM users_search WHERE user_id = ?").bind(1, id).run();
       c.prepare("DELETE FROM users WHERE id = ?").bind(1, id).run();
@@ -185,7 +185,7 @@ class SqliteUserStore : public UserStore {
   Status set_property(const std::string& user_id, const std::string& key, const std::string& value,
                       size_t max_properties) override {
     bool too_many = false;
-    Status s = write([&](Connection& c) {
+    Status s = db_.try_write("user store", [&](Connection& c) {
       auto count = c.prepare("SELECT COUNT(*) FROM user_properties WHERE user_id = ? AND key != ?");
       count.bind(1, user_id).bind(2, key);
       count.step();
@@ -202,13 +202,13 @@ class SqliteUserStore : public UserStore {
   }
 
   Status delete_property(const std::string& user_id, const std::string& key) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("DELETE FROM user_properties WHERE user_id = ? AND key = ?").bind(1, user_id).bind(2, key).run();
     });
   }
 
   Status clear_properties(const std::string& user_id) override {
-    return write([&](Connection& c) {
+    return db_.try_write("user store", [&](Connection& c) {
       c.prepare("DELETE FROM user_properties WHERE user_id = ?").bind(1, user_id).run();
     });
   }
@@ -222,16 +222,6 @@ class SqliteUserStore : public UserStore {
       if (st.step()) out = read_user(st);
     });
     return out;
-  }
-
-  template <class F>
-  Status write(F&& f) {
-    try {
-      db_.write(f);
-    } catch (const storage::SqliteError& e) {
-      return ApiError::internal(std::string("user store: ") + e.what());
-    }
-    return {};
   }
 
   static void reindex(Connection& c, const std::string& id, const std::string& name, const std::string& handle) {
