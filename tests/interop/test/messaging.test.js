@@ -6,47 +6,20 @@
 // the WebSocket, and later, after being offline, from the notification stream, in order.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const {Account, MessageBuilder, conversation: coreConversation} = require('@wireapp/core');
+const {MessageBuilder, conversation: coreConversation} = require('@wireapp/core');
 const {MessageSendingState} = coreConversation;
 const {ConversationProtocol} = require('@wireapp/api-client/lib/conversation/NewConversation');
 const {
-  ClientType,
   DOMAIN,
-  MAX_API_VERSION,
-  MIN_API_VERSION,
   User,
   registerUser,
 } = require('../lib/wire.cjs');
+const {coreClient, waitFor} = require('../lib/core.cjs');
 
 const T = {timeout: 60_000};
 // As the issue asks: Bob offline, Alice sends 20, Bob gets all 20 in order.
 const OFFLINE_COUNT = 20;
 const LIVE_BOUND_MS = 5_000;
-
-/** Polls cond every 10 ms until it is truthy or ms elapse. */
-async function waitFor(cond, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 10));
-  }
-}
-
-/** Logs in through core and registers a permanent client (legacy notification stream). */
-async function coreClient(user) {
-  const account = new Account(user.api, {nbPrekeys: 8, coreCryptoConfig: {wasmFilePath: '', enabled: false}});
-  const loginData = {email: user.identity.email, password: user.identity.password, clientType: ClientType.PERMANENT};
-  const client = await user.act(async () => {
-    await account.useAPIVersion(MIN_API_VERSION, MAX_API_VERSION);
-    await account.login(loginData);
-    const registered = await account.registerClient(loginData, true);
-    await account.initClient(registered);
-    return registered;
-  });
-  return {account, client};
-}
 
 /** The decrypted text messages among the collected events, as [{text, from, source, at}]. */
 function texts(events) {
@@ -78,8 +51,8 @@ test.describe('proteus messaging through core', () => {
     const bob = await registerUser('msg-bob');
     const aliceUser = new User('msg-alice-core', alice.identity);
     const bobUser = new User('msg-bob-core', bob.identity);
-    const a = await coreClient(aliceUser);
-    const b = await coreClient(bobUser);
+    const a = await coreClient(aliceUser, 8);
+    const b = await coreClient(bobUser, 8);
     const aliceId = {id: alice.context.userId, domain: DOMAIN};
     const bobId = {id: bob.context.userId, domain: DOMAIN};
 

@@ -6,42 +6,14 @@
 // `since` (404 not-found).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const {Account} = require('@wireapp/core');
 const {
-  ClientType,
-  MAX_API_VERSION,
-  MIN_API_VERSION,
   User,
   registerUser,
 } = require('../lib/wire.cjs');
+const {coreClient, waitFor} = require('../lib/core.cjs');
 
 const T = {timeout: 60_000};
 const ON_MESSAGE = 'WebSocketClient.TOPIC.ON_MESSAGE';
-
-/** Polls cond every 20 ms until it is truthy or ms elapse. */
-async function waitFor(cond, ms, what) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 20));
-  }
-}
-
-/** Logs in through core and registers a permanent client (legacy notification stream). */
-async function coreClient(user) {
-  const account = new Account(user.api, {nbPrekeys: 4, coreCryptoConfig: {wasmFilePath: '', enabled: false}});
-  const loginData = {email: user.identity.email, password: user.identity.password, clientType: ClientType.PERMANENT};
-  const client = await user.act(async () => {
-    await account.useAPIVersion(MIN_API_VERSION, MAX_API_VERSION);
-    await account.login(loginData);
-    const registered = await account.registerClient(loginData, true);
-    await account.initClient(registered);
-    return registered;
-  });
-  return {account, client};
-}
 
 test.describe('websocket and notification stream', () => {
   const state = {};
@@ -53,7 +25,7 @@ test.describe('websocket and notification stream', () => {
   test.it('core listen() gets user.client-add for a second client live over the WebSocket', T, async () => {
     const alice = await registerUser('ws-alice');
     const first = new User('ws-alice-first', alice.identity);
-    const {account, client} = await coreClient(first);
+    const {account, client} = await coreClient(first, 4);
 
     const events = [];
     const states = [];
@@ -71,7 +43,7 @@ test.describe('websocket and notification stream', () => {
 
     // The same user registers another device.
     const second = new User('ws-alice-second', alice.identity);
-    const {client: client2} = await coreClient(second);
+    const {client: client2} = await coreClient(second, 4);
     assert.notEqual(client2.id, client.id);
 
     const live = await waitFor(
