@@ -15,6 +15,8 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"server.domain", "Backend domain (dotted DNS name) users and assets are qualified with"},
       {"server.data_dir", "Directory holding all state: database, TLS material, secrets"},
       {"server.log_level", "debug | info | warning | error"},
+      {"server.public_url", "https:// URL clients reach the box at; empty = https://<domain>[:<listen port>]"},
+      {"server.title", "Name the official clients show for this backend; empty = the domain"},
       {"http.listen", "Public HTTPS listener, ADDR:PORT"},
       {"http.cert", "PEM certificate chain; empty = self-signed under <data_dir>/tls"},
       {"http.key", "PEM private key for http.cert"},
@@ -164,6 +166,8 @@ Result<Config> load_config(const std::optional<std::string>& file,
     str("server.domain", c.domain);
     str("server.data_dir", c.data_dir);
     str("server.log_level", c.log_level);
+    str("server.public_url", c.public_url);
+    str("server.title", c.title);
     std::string listen = c.listen_address + ":" + std::to_string(c.listen_port);
     str("http.listen", listen);
     if (!parse_listen(listen, c.listen_address, c.listen_port))
@@ -234,7 +238,18 @@ Result<Config> load_config(const std::optional<std::string>& file,
       return ApiError::bad_request("turn.listen_* must be ADDR:PORT, default or empty, got '" + *listen + "'");
   if (c.domain.empty() || c.domain.find('.') == std::string::npos)
     return ApiError::bad_request("server.domain must be a dotted DNS name");
+  while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+  if (!c.public_url.empty() &&
+      (c.public_url.rfind("https://", 0) != 0 || c.public_url.size() == 8 ||
+       c.public_url.find_first_of(" \t\"'<>?#") != std::string::npos))
+    return ApiError::bad_request("server.public_url must be an https:// URL without query or fragment, got '" +
+                                 c.public_url + "'");
   return c;
+}
+
+std::string public_url(const Config& c) {
+  if (!c.public_url.empty()) return c.public_url;
+  return "https://" + c.domain + (c.listen_port == 443 ? "" : ":" + std::to_string(c.listen_port));
 }
 
 }  // namespace wirebox

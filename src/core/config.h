@@ -19,6 +19,8 @@ struct Config {
   std::string domain = "wirebox.localhost";
   std::string data_dir = "wirebox-data";
   std::string log_level = "info";
+  std::string public_url;  // empty: https://<domain>[:<listen port>], see public_url()
+  std::string title;       // name clients show for this backend; empty: the domain
   // [http]
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 8443;
@@ -75,6 +77,10 @@ const std::vector<std::pair<std::string, std::string>>& config_keys();
 // Loads file (if given) then applies overrides ("section.key" → value). Errors name the key.
 Result<Config> load_config(const std::optional<std::string>& file,
                            const std::map<std::string, std::string>& overrides);
+
+// The URL clients reach the box at (deep link, start page): server.public_url, or else
+// https://<domain> with the listen port unless it is 443.
+std::string public_url(const Config& config);
 
 // "host:port" / "[v6]:port" → address and port.
 bool parse_listen(const std::string& s, std::string& address, uint16_t& port);

@@ -13,6 +13,7 @@
 #include "conversations/api.h"
 #include "conversations/conversation_store.h"
 #include "core/log.h"
+#include "deeplink/deeplink.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/system_routes.h"
@@ -130,6 +131,7 @@ void Daemon::start() {
 
   d.router.set_token_verifier([sessions = d.sessions.get()](std::string_view token) { return sessions->verify(token); });
   http::register_system_routes(d.router, c.domain);
+  deeplink::register_routes(d.router, {public_url(c), c.title.empty() ? c.domain : c.title});
   auth::register_routes(d.router, *d.sessions);
   teams::register_routes(d.router, *d.teams);
   d.users_api->register_routes(d.router);
