@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -20,6 +22,78 @@ namespace {
 
 bool is_ip(const std::string& h) { return h.find_first_not_of("0123456789.") == std::string::npos ||
                                           h.find(':') != std::string::npos; }
+
+// A certificate chain and its key, as loaded from the files at one point in time.
+struct KeyMaterial {
+  X509* cert = nullptr;
+  EVP_PKEY* key = nullptr;
+  STACK_OF(X509)* chain = nullptr;  // intermediates after the leaf in the chain file
+  KeyMaterial() = default;
+  KeyMaterial(const KeyMaterial&) = delete;
+  KeyMaterial& operator=(const KeyMaterial&) = delete;
+  ~KeyMaterial() {
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    sk_X509_pop_free(chain, X509_free);
+  }
+};
+
+Result<std::shared_ptr<const KeyMaterial>> load_key_material(const CertPaths& paths) {
+  auto m = std::make_shared<KeyMaterial>();
+  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(BIO_new_file(paths.cert_file.c_str(), "r"), BIO_free);
+  if (!cert_bio) return ApiError::internal("cannot load certificate " + paths.cert_file);
+  m->cert = PEM_read_bio_X509_AUX(cert_bio.get(), nullptr, nullptr, nullptr);
+  if (!m->cert) return ApiError::internal("cannot load certificate " + paths.cert_file);
+  m->chain = sk_X509_new_null();
+  while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) sk_X509_push(m->chain, extra);
+  ERR_clear_error();  // the loop above ends with "no start line"
+  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(BIO_new_file(paths.key_file.c_str(), "r"), BIO_free);
+  if (key_bio) m->key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+  if (!m->key) {
+    ERR_clear_error();
+    return ApiError::internal("cannot load private key " + paths.key_file);
+  }
+  if (X509_check_private_key(m->cert, m->key) != 1) {
+    ERR_clear_error();
+    return ApiError::internal("private key does not match certificate " + paths.cert_file);
+  }
+  return std::shared_ptr<const KeyMaterial>(std::move(m));
+}
+
+// The reloadable certificate of one server context. Until the first reload `material` is
+// empty and handshakes use the certificate loaded into the context itself.
+struct LiveCertificate {
+  CertPaths paths;
+  std::mutex mutex;
+  std::shared_ptr<const KeyMaterial> material;
+
+  std::shared_ptr<const KeyMaterial> current() {
+    std::lock_guard lock(mutex);
+    return material;
+  }
+};
+
+// Contexts configured by configure_server_context(), for reload_certificates(). A context
+// owns its LiveCertificate through ex_data; the registry only observes it.
+std::mutex registry_mutex;
+std::vector<std::weak_ptr<LiveCertificate>> registry;
+
+void free_live_certificate(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::shared_ptr<LiveCertificate>*>(ptr);
+}
+
+int live_certificate_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_live_certificate);
+  return index;
+}
+
+// OpenSSL's certificate callback, run by every server handshake before the certificate is
+// chosen.
+int select_certificate(SSL* ssl, void* arg) {
+  auto material = static_cast<LiveCertificate*>(arg)->current();
+  if (!material) return 1;
+  return SSL_use_cert_and_key(ssl, material->cert, material->key, material->chain, 1) == 1 ? 1 : 0;
+}
 
 }  // namespace
 
@@ -88,6 +162,40 @@ void configure_server_context(boost::asio::ssl::context& ctx, const CertPaths& p
     throw std::runtime_error("cannot load private key " + paths.key_file);
   if (SSL_CTX_check_private_key(native) != 1)
     throw std::runtime_error("private key does not match certificate " + paths.cert_file);
+
+  auto live = std::make_shared<LiveCertificate>();
+  live->paths = paths;
+  auto* previous = static_cast<std::shared_ptr<LiveCertificate>*>(SSL_CTX_get_ex_data(native, live_certificate_index()));
+  SSL_CTX_set_ex_data(native, live_certificate_index(), new std::shared_ptr<LiveCertificate>(live));
+  delete previous;
+  SSL_CTX_set_cert_cb(native, select_certificate, live.get());
+  std::lock_guard lock(registry_mutex);
+  std::erase_if(registry, [](const auto& w) { return w.expired(); });
+  registry.push_back(live);
+}
+
+Result<int> reload_certificates() {
+  std::vector<std::shared_ptr<LiveCertificate>> targets;
+  {
+    std::lock_guard lock(registry_mutex);
+    std::erase_if(registry, [](const auto& w) { return w.expired(); });
+    for (const auto& w : registry)
+      if (auto live = w.lock()) targets.push_back(std::move(live));
+  }
+  int reloaded = 0;
+  std::string failures;
+  for (const auto& live : targets) {
+    auto material = load_key_material(live->paths);
+    if (!material) {
+      failures += (failures.empty() ? "" : "; ") + material.error().message;
+      continue;
+    }
+    std::lock_guard lock(live->mutex);
+    live->material = std::move(material.value());
+    ++reloaded;
+  }
+  if (!failures.empty()) return ApiError::internal(failures + " (kept the previous certificate)");
+  return reloaded;
 }
 
 }  // namespace wirebox::http

@@ -2,6 +2,10 @@
 // released on idle connections. When no certificate is configured, a self-signed one
 // (ECDSA P-256, SANs for localhost, 127.0.0.1, ::1 and the backend domain) is generated once
 // into the data directory and reused on later starts.
+//
+// Certificates are replaceable while serving (SIGHUP after a certbot renewal):
+// reload_certificates() re-reads the files of every server context configured here, and each
+// new handshake picks the current certificate; established connections keep theirs.
 #pragma once
 
 #include <string>
@@ -22,7 +26,14 @@ struct CertPaths {
 Result<CertPaths> ensure_self_signed(const std::string& dir, const std::vector<std::string>& hostnames);
 
 // Builds the server context; throws std::runtime_error with a clear message if the files
-// cannot be loaded.
+// cannot be loaded. The context joins the process-wide set that reload_certificates() refreshes
+// and leaves it when it is destroyed.
 void configure_server_context(boost::asio::ssl::context& ctx, const CertPaths& paths);
+
+// Re-reads certificate chain and key of every live server context from its files. A context
+// whose files cannot be loaded (missing, unparsable, key not matching) keeps serving its
+// current certificate; the error names those files, the others are still reloaded. Returns
+// how many contexts were reloaded. Thread-safe; handshakes in progress are not disturbed.
+Result<int> reload_certificates();
 
 }  // namespace wirebox::http

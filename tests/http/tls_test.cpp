@@ -13,7 +13,10 @@
 #include <openssl/x509v3.h>
 
 #include "http/tls.h"
+#include "support/peer_certificate.h"
 #include "support/temp_dir.h"
+#include "support/test_server.h"
+#include "support/tls_client.h"
 
 using namespace wirebox;
 using Catch::Matchers::Contains;
@@ -34,6 +37,10 @@ std::unique_ptr<X509, decltype(&X509_free)> load_cert(const std::string& path) {
   std::fclose(f);
   REQUIRE(x);
   return {x, X509_free};
+}
+
+void copy_over(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
 
 }  // namespace
@@ -92,5 +99,52 @@ TEST_CASE("configure_server_context reports unusable files", "[tls]") {
     // OpenSSL may already refuse the key while loading it, or only at the final check.
     CHECK_THROWS_WITH(http::configure_server_context(ctx, {a->cert_file, b->key_file}),
                       Contains("private key") && Contains(b->key_file) || Contains("does not match"));
+  }
+}
+
+TEST_CASE("reload_certificates: new handshakes get the replaced certificate, open connections stay", "[tls]") {
+  test::TempDir dir;
+  auto a = http::ensure_self_signed(dir.file("a"), {"a.example.com", "127.0.0.1"});
+  auto b = http::ensure_self_signed(dir.file("b"), {"b.example.com", "127.0.0.1"});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // The server reads the files certbot would replace in place.
+  http::CertPaths live{dir.file("live-cert.pem"), dir.file("live-key.pem")};
+  copy_over(a->cert_file, live.cert_file);
+  copy_over(a->key_file, live.key_file);
+
+  http::Router router;
+  router.add(http::Verb::get, "/ping", http::Access::kPublic,
+             [](http::Request&) { return http::json_response(200, {{"pong", true}}); }, http::Exec::kInline);
+  auto options = test::TestServer::default_options();
+  options.tls = live;
+  test::TestServer srv(router, options);
+  CHECK(test::presented_common_name(srv.port()) == "a.example.com");
+  test::HttpsClient established(srv.port());
+  REQUIRE(established.get("/ping").status == 200);
+
+  copy_over(b->cert_file, live.cert_file);
+  copy_over(b->key_file, live.key_file);
+  CHECK(test::presented_common_name(srv.port()) == "a.example.com");  // nothing re-read without a reload
+  auto reloaded = http::reload_certificates();
+  REQUIRE(reloaded.ok());
+  CHECK(*reloaded >= 1);
+  CHECK(test::presented_common_name(srv.port()) == "b.example.com");
+  CHECK(test::presented_common_name(srv.port(), TLS1_2_VERSION) == "b.example.com");
+  CHECK(established.get("/ping").status == 200);  // the connection made before the reload keeps working
+
+  SECTION("unusable files keep the current certificate and name the file") {
+    test::write_file(live.cert_file, "not a certificate\n");
+    auto failed = http::reload_certificates();
+    REQUIRE_FALSE(failed.ok());
+    CHECK_THAT(failed.error().message, Contains(live.cert_file) && Contains("kept the previous certificate"));
+    CHECK(test::presented_common_name(srv.port()) == "b.example.com");
+  }
+  SECTION("a key of another certificate is refused") {
+    copy_over(a->key_file, live.key_file);
+    auto failed = http::reload_certificates();
+    REQUIRE_FALSE(failed.ok());
+    CHECK_THAT(failed.error().message, Contains("does not match"));
+    CHECK(test::presented_common_name(srv.port()) == "b.example.com");
   }
 }

@@ -1,5 +1,7 @@
 // wireboxd: the wirebox daemon. Parses flags, loads the layered configuration, runs the daemon
 // until SIGTERM/SIGINT, then shuts down cleanly (listeners closed, in-flight commits finished).
+// SIGHUP re-reads the TLS certificates (new handshakes use them). Under systemd (Type=notify)
+// it reports READY=1 once listening, RELOADING=1/READY=1 around a reload and STOPPING=1.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -10,8 +12,10 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/wireboxd/daemon.h"
+#include "apps/wireboxd/service_manager.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "http/tls.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wireboxd — the wirebox messaging backend (Wire-compatible) in one daemon"};
@@ -58,14 +62,16 @@ int main(int argc, char** argv) {
   wirebox::log::parse_level(config->log_level, level);
   wirebox::log::init(level);
 
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the handled signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  std::string listen_address = config->listen_address;
   wirebox::Daemon daemon(std::move(config.value()));
   try {
     daemon.start();
@@ -73,8 +79,22 @@ int main(int argc, char** argv) {
     wirebox::log::error("wireboxd", std::string("cannot start: ") + e.what());
     return 1;
   }
+  auto notify = [](const std::string& state) {
+    if (!wirebox::notify_service_manager(state))
+      wirebox::log::warn("wireboxd", "cannot notify the service manager at $NOTIFY_SOCKET");
+  };
+  notify("READY=1\nSTATUS=serving https on " + listen_address + ":" + std::to_string(daemon.port()));
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    notify("RELOADING=1");
+    auto reloaded = wirebox::http::reload_certificates();
+    if (reloaded)
+      wirebox::log::info("wireboxd", "reloaded certificates contexts=" + std::to_string(*reloaded));
+    else
+      wirebox::log::error("wireboxd", "certificate reload failed: " + reloaded.error().message);
+    notify("READY=1");
+  }
+  notify("STOPPING=1");
   wirebox::log::info("wireboxd", std::string("stopping signal=") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   daemon.stop();
   wirebox::log::info("wireboxd", "stopped");
