@@ -50,6 +50,14 @@ struct Config {
   // [websocket]
   int websocket_max_queued_frames = 1024;
   int websocket_idle_timeout_seconds = 60;
+  // [assets]
+  int64_t assets_max_upload_mb = 25;       // personal users
+  int64_t assets_team_max_upload_mb = 100;  // team members
+  int assets_volatile_retention_days = 28;
+  int assets_expiring_retention_days = 28;
+  int assets_uploads_per_minute = 60;
+  int64_t assets_upload_mb_per_hour = 4096;
+  int assets_sweep_interval_seconds = 3600;
   // [turn] — the embedded TURN relay. An empty listen value is off; "default" is 127.0.0.1
   // on 3478 (UDP, TCP) / 5349 (TLS), or port 0 when http.listen has port 0 (test daemons).
   bool turn_enabled = true;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,11 +53,33 @@ struct Request {
   Result<nlohmann::json> json_object() const;
 };
 
+// An open file descriptor, closed when the last owner lets go.
+class OpenFile {
+ public:
+  explicit OpenFile(int fd) : fd_(fd) {}
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A byte range of a file to answer with (see file_body.h).
+struct FileSlice {
+  std::shared_ptr<const OpenFile> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the response body is this file range, streamed; `body` is ignored.
+  std::optional<FileSlice> file;
 
   Response& with_header(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "core/log.h"
@@ -48,7 +49,27 @@ void split_target(std::string_view target, Request& req) {
 }
 
 void Router::add(Verb method, const std::string& pattern, Access access, Handler handler, Exec exec) {
-  routes_.push_back(Route{method, split_path(pattern), access, exec, std::move(handler)});
+  Route r;
+  r.method = method;
+  r.segments = split_path(pattern);
+  r.access = access;
+  r.exec = exec;
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void Router::add_upload(Verb method, const std::string& pattern, Access access, UploadOpener open,
+                        uint64_t max_body_bytes) {
+  Route r;
+  r.method = method;
+  r.segments = split_path(pattern);
+  r.access = access;
+  r.exec = Exec::kBlocking;
+  r.open_upload = std::move(open);
+  r.max_body_bytes = max_body_bytes;
+  routes_.push_back(std::move(r));
+  has_uploads_ = true;
+  max_upload_body_bytes_ = std::max(max_upload_body_bytes_, max_body_bytes);
 }
 
 void Router::add_upgrade(const std::string& pattern, Access access, UpgradeHandler handler) {

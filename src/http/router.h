@@ -17,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "http/body_sink.h"
 #include "http/request.h"
 
 namespace wirebox::http {
@@ -29,11 +30,15 @@ using Handler = std::function<Response(Request&)>;
 using TokenVerifier = std::function<Result<Identity>(std::string_view token)>;
 
 struct Route {
-  Verb method;
+  Verb method = Verb::get;
   std::vector<std::string> segments;
-  Access access;
-  Exec exec;
+  Access access = Access::kUser;
+  Exec exec = Exec::kBlocking;
   Handler handler;
+  // Upload routes only (add_upload): the body is streamed into the opened sink, never held in
+  // memory, up to max_body_bytes; `handler` is unused.
+  UploadOpener open_upload;
+  uint64_t max_body_bytes = 0;
 };
 
 // Protocol upgrades (WebSocket): the server hands the connection over instead of answering.
@@ -54,6 +59,13 @@ class Router {
  public:
   void add(Verb method, const std::string& pattern, Access access, Handler handler,
            Exec exec = Exec::kBlocking);
+  // A route whose request body is streamed into a BodySink (see body_sink.h) instead of being
+  // read into Request::body; `max_body_bytes` caps the body on the wire (the sink may refuse
+  // earlier, e.g. per user).
+  void add_upload(Verb method, const std::string& pattern, Access access, UploadOpener open,
+                  uint64_t max_body_bytes);
+  bool has_uploads() const { return has_uploads_; }
+  uint64_t max_upload_body_bytes() const { return max_upload_body_bytes_; }
   void set_token_verifier(TokenVerifier verifier) { verifier_ = std::move(verifier); }
   // GET requests with an `Upgrade` header on this path (unversioned, like /await) go to the
   // handler; authentication (Access::kUser) runs on the worker pool first, and a failure is
@@ -78,6 +90,8 @@ class Router {
   std::vector<Route> routes_;
   std::vector<UpgradeRoute> upgrades_;
   TokenVerifier verifier_;
+  bool has_uploads_ = false;
+  uint64_t max_upload_body_bytes_ = 0;
 };
 
 // Strips an "/vN" prefix into req.api_version and splits off the query string.

@@ -1,10 +1,12 @@
 #include "http/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -13,7 +15,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -22,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/log.h"
+#include "http/file_body.h"
 #include "http/gzip.h"
 #include "http/metrics.h"
 
@@ -67,6 +72,44 @@ ServerMetrics& server_metrics() {
   static ServerMetrics m;
   return m;
 }
+
+// Parser body type of upload routes: hands each piece of the body to the route's BodySink as
+// it arrives instead of storing it.
+struct SinkBody {
+  struct value_type {
+    BodySink* sink = nullptr;
+    std::optional<ApiError> error;  // why the sink refused a piece
+  };
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      std::size_t used = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        Status st = body_.sink->write(static_cast<const char*>(b.data()), b.size());
+        if (!st) {
+          body_.error = st.error();
+          ec = beast::errc::make_error_code(beast::errc::operation_canceled);
+          return used;
+        }
+        used += b.size();
+      }
+      return used;
+    }
+
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
 
 }  // namespace
 
@@ -135,12 +178,173 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read() {
     parser_.emplace();
-    // The wire limit is the decompressed limit too: gzip never makes JSON larger.
-    parser_->body_limit(srv_.opt.max_body_bytes);
+    // Beast refuses a Content-Length over the limit while parsing the headers, before we know
+    // the route: start with the larger upload limit and narrow it in on_header.
+    parser_->body_limit(std::max<uint64_t>(srv_.opt.max_body_bytes, srv_.router.max_upload_body_bytes()));
     parser_->header_limit(static_cast<std::uint32_t>(srv_.opt.max_header_bytes));
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // The headers are in: upload routes stream their body into a sink; every other request
+  // reads its (bounded) body into memory.
+  void on_header(beast::error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    auto& msg = parser_->get();
+    if (srv_.router.has_uploads() && msg[bhttp::field::upgrade].empty()) {
+      Request req = request_from(msg);
+      auto m = srv_.router.match(req);
+      if (m.route && m.route->open_upload) return open_upload(*m.route, std::move(req));
+    }
+    // The wire limit is the decompressed limit too: gzip never makes JSON larger.
+    parser_->body_limit(srv_.opt.max_body_bytes);
+    if (auto len = parser_->content_length(); len && *len > srv_.opt.max_body_bytes) return on_read(bhttp::error::body_limit);
+    if (expects_continue(msg)) return send_continue([self = shared_from_this()] { self->read_body(); });
+    read_body();
+  }
+
+  void read_body() {
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  static bool expects_continue(const bhttp::request<bhttp::string_body>& msg) {
+    return beast::iequals(msg[bhttp::field::expect], "100-continue");
+  }
+
+  // "Expect: 100-continue" (curl sends it for bodies over 1 MiB): say so before reading the body
+  // rather than making the client wait for its own timeout.
+  template <class Next>
+  void send_continue(Next next) {
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res, next](beast::error_code ec, std::size_t) {
+      if (ec) return;
+      next();
+    });
+  }
+
+  Request request_from(const bhttp::request<bhttp::string_body>& msg) const {
+    Request req;
+    req.method = msg.method();
+    req.remote_address = remote_;
+    req.headers = static_cast<const bhttp::fields&>(msg);
+    split_target(msg.target(), req);
+    return req;
+  }
+
+  // Upload route: authenticate and open the sink on the pool, then stream the body into it on
+  // this loop, then let the sink commit on the pool. Any refusal is answered and the rest of
+  // the body drained, never stored.
+  void open_upload(const Route& route, Request req) {
+    auto& msg = parser_->get();
+    bool keep_alive = msg.keep_alive();
+    std::string origin(msg[bhttp::field::origin]);
+    std::string_view encoding = msg[bhttp::field::content_encoding];
+    if (!encoding.empty() && encoding != "identity") {
+      drain_after_write_ = true;
+      return write(error_response({415, "client-error", "Unsupported Content-Encoding"}), false, origin);
+    }
+    if (auto len = parser_->content_length(); len && *len > route.max_body_bytes) {
+      drain_after_write_ = true;
+      return write(error_response({413, "client-error", "Request body too large"}), false, origin);
+    }
+    if (srv_.pending.fetch_add(1) >= srv_.opt.max_pending) {
+      srv_.pending.fetch_sub(1);
+      drain_after_write_ = true;
+      return write(error_response({503, "server-busy", "Too many requests in progress"}), false, origin);
+    }
+    net::post(*srv_.pool, [self = shared_from_this(), &route, req = std::move(req), keep_alive,
+                           origin = std::move(origin)]() mutable {
+      std::optional<Response> refusal;
+      std::unique_ptr<BodySink> sink;
+      try {
+        refusal = self->srv_.router.authenticate(route.access, req);
+        if (!refusal) {
+          auto opened = route.open_upload(req);
+          if (opened) sink = std::move(opened.value());
+          else refusal = error_response(opened.error());
+        }
+      } catch (const std::exception& e) {
+        log::error("http", std::string("upload open failed: ") + e.what());
+        refusal = error_response(ApiError::internal());
+      }
+      self->srv_.pending.fetch_sub(1);
+      net::post(self->stream_.get_executor(), [self, &route, refusal = std::move(refusal), sink = std::move(sink),
+                                               keep_alive, origin = std::move(origin)]() mutable {
+        if (refusal) {
+          self->drain_after_write_ = true;
+          return self->write(std::move(*refusal), false, origin);
+        }
+        self->stream_upload(route, std::move(sink), keep_alive, std::move(origin));
+      });
+    });
+  }
+
+  void stream_upload(const Route& route, std::unique_ptr<BodySink> sink, bool keep_alive, std::string origin) {
+    bool wants_continue = expects_continue(parser_->get());
+    upload_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    upload_parser_->body_limit(route.max_body_bytes);
+    upload_parser_->get().body().sink = sink.get();
+    sink_ = std::move(sink);
+    upload_keep_alive_ = keep_alive;
+    upload_origin_ = std::move(origin);
+    if (wants_continue) return send_continue([self = shared_from_this()] { self->read_upload(); });
+    read_upload();
+  }
+
+  // Piece by piece, so the idle timeout applies between pieces, not to the whole (possibly
+  // long) upload.
+  void read_upload() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
+    bhttp::async_read_some(stream_, buffer_, *upload_parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload_read(ec); });
+  }
+
+  void on_upload_read(beast::error_code ec) {
+    auto& body = upload_parser_->get().body();
+    if (body.error) {
+      ApiError e = *body.error;
+      return fail_upload(error_response(e));
+    }
+    if (ec == bhttp::error::body_limit) return fail_upload(error_response({413, "client-error", "Request body too large"}));
+    if (ec) {
+      // The client went away or sent a broken message: nothing to answer; the sink's
+      // destructor removes what it wrote.
+      sink_.reset();
+      if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+          ec != bhttp::error::partial_message)
+        return fail_upload(error_response(ApiError::bad_request("Malformed HTTP request")));
+      return;
+    }
+    if (!upload_parser_->is_done()) return read_upload();
+    if (srv_.pending.fetch_add(1) >= srv_.opt.max_pending) {
+      srv_.pending.fetch_sub(1);
+      return fail_upload(error_response({503, "server-busy", "Too many requests in progress"}));
+    }
+    net::post(*srv_.pool, [self = shared_from_this()]() mutable {
+      Response resp;
+      try {
+        resp = self->sink_->finish();
+      } catch (const std::exception& e) {
+        log::error("http", std::string("upload commit failed: ") + e.what());
+        resp = error_response(ApiError::internal());
+      }
+      self->sink_.reset();  // on the pool: discarding an unfinished upload may touch the disk
+      self->srv_.pending.fetch_sub(1);
+      net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+        self->upload_parser_.reset();
+        self->write(std::move(resp), self->upload_keep_alive_, self->upload_origin_);
+      });
+    });
+  }
+
+  void fail_upload(Response resp) {
+    sink_.reset();
+    upload_parser_.reset();
+    drain_after_write_ = true;
+    write(std::move(resp), false, upload_origin_);
   }
 
   void on_read(beast::error_code ec) {
@@ -165,11 +369,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep_alive = msg.keep_alive();
     std::string origin(msg[bhttp::field::origin]);
 
-    Request req;
-    req.method = msg.method();
-    req.remote_address = remote_;
-    req.headers = static_cast<const bhttp::fields&>(msg);
-    split_target(msg.target(), req);
+    Request req = request_from(msg);
 
     if (req.method == Verb::options) return write(preflight(msg), keep_alive, origin);
 
@@ -261,16 +461,16 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(Response resp, bool keep_alive, const std::string& origin) {
     server_metrics().count(resp.status);
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(resp.status), 11);
-    res->set(bhttp::field::server, "wireboxd");
-    if (!resp.content_type.empty()) res->set(bhttp::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) res->insert(k, v);
-    if (srv_.origin_allowed(origin)) {
-      res->set(bhttp::field::access_control_allow_origin, origin);
-      res->set(bhttp::field::access_control_allow_credentials, "true");
-      res->set(bhttp::field::access_control_expose_headers, "Location, Request-Id, Date");
-      res->set(bhttp::field::vary, "Origin");
+    if (resp.file) {
+      auto res = std::make_shared<bhttp::response<FileSliceBody>>(static_cast<bhttp::status>(resp.status), 11);
+      set_headers(*res, resp, origin);
+      res->body() = std::move(*resp.file);
+      res->keep_alive(keep_alive);
+      res->prepare_payload();
+      return send(std::move(res), keep_alive);
     }
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(resp.status), 11);
+    set_headers(*res, resp, origin);
     // 1xx/204/304 carry no body and prepare_payload() throws std::invalid_argument if one is
     // set; on this loop thread that escaped io_context::run() and terminated the daemon (e.g. a
     // handler returning json_response(204, {}), whose body is "null").
@@ -279,14 +479,53 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(resp.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    response_ = res;
+    send(std::move(res), keep_alive);
+  }
+
+  template <class Message>
+  void set_headers(Message& res, const Response& resp, const std::string& origin) {
+    res.set(bhttp::field::server, "wireboxd");
+    if (!resp.content_type.empty()) res.set(bhttp::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) res.insert(k, v);
+    if (srv_.origin_allowed(origin)) {
+      res.set(bhttp::field::access_control_allow_origin, origin);
+      res.set(bhttp::field::access_control_allow_credentials, "true");
+      res.set(bhttp::field::access_control_expose_headers, "Location, Request-Id, Date, Content-Range, ETag");
+      res.set(bhttp::field::vary, "Origin");
+    }
+  }
+
+  template <class Message>
+  void send(std::shared_ptr<Message> res, bool keep_alive) {
+    if constexpr (std::is_same_v<typename Message::body_type, FileSliceBody>) {
+      // A file body goes out piece by piece with the deadline re-armed for each, so a long
+      // download by a live reader is not cut off, while a reader that stalls still is.
+      auto serializer = std::make_shared<bhttp::response_serializer<FileSliceBody>>(*res);
+      return write_file_piece(std::move(res), std::move(serializer), keep_alive);
+    }
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    bhttp::async_write(stream_, *res, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-      self->response_.reset();
-      if (ec) return;
-      if (!keep_alive) return self->drain_after_write_ ? self->drain(kMaxDrainBytes) : self->shutdown();
-      self->read();
+    auto& msg = *res;
+    bhttp::async_write(stream_, msg, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      self->after_write(ec, keep_alive);
     });
+  }
+
+  void write_file_piece(std::shared_ptr<bhttp::response<FileSliceBody>> res,
+                        std::shared_ptr<bhttp::response_serializer<FileSliceBody>> serializer, bool keep_alive) {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    auto& sr = *serializer;
+    bhttp::async_write_some(stream_, sr,
+                            [self = shared_from_this(), res = std::move(res), serializer = std::move(serializer),
+                             keep_alive](beast::error_code ec, std::size_t) mutable {
+                              if (ec || serializer->is_done()) return self->after_write(ec, keep_alive);
+                              self->write_file_piece(std::move(res), std::move(serializer), keep_alive);
+                            });
+  }
+
+  void after_write(beast::error_code ec, bool keep_alive) {
+    if (ec) return;
+    if (!keep_alive) return drain_after_write_ ? drain(kMaxDrainBytes) : shutdown();
+    read();
   }
 
   // After refusing a body we did not read, discard what the client is still sending (bounded in
@@ -318,7 +557,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::shared_ptr<bhttp::response<bhttp::string_body>> response_;
+  std::optional<bhttp::request_parser<SinkBody>> upload_parser_;
+  std::unique_ptr<BodySink> sink_;
+  bool upload_keep_alive_ = false;
+  std::string upload_origin_;
   std::string remote_;
   bool drain_after_write_ = false;
   std::string drain_buffer_;

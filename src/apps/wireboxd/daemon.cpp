@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "assets/asset_service.h"
+#include "assets/asset_store.h"
+#include "assets/blob_directory.h"
 #include "auth/api.h"
 #include "auth/cookie_store.h"
 #include "auth/session_service.h"
@@ -47,6 +50,9 @@ struct Daemon::Impl {
   std::unique_ptr<clients::ClientsApi> clients_api;
   std::unique_ptr<conversations::ConversationStore> conversations;
   std::unique_ptr<conversations::ConversationsApi> conversations_api;
+  std::unique_ptr<assets::AssetStore> asset_store;
+  std::unique_ptr<assets::BlobDirectory> blobs;
+  std::unique_ptr<assets::AssetService> assets;
   http::Router router;
   std::unique_ptr<calling::CallingService> calling;
   std::unique_ptr<http::Server> server;
@@ -66,7 +72,8 @@ void Daemon::start() {
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
   std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema(),
-                                                 clients::client_schema(), conversations::conversation_schema()};
+                                                 clients::client_schema(), conversations::conversation_schema(),
+                                                 assets::asset_schema()};
   int ran = storage::apply_migrations(*d.db, schemas);
   if (ran > 0) log::info("storage", "applied migrations count=" + std::to_string(ran));
 
@@ -129,6 +136,24 @@ void Daemon::start() {
     return clients->find(user, client).has_value();
   });
 
+  d.asset_store = assets::make_sqlite_asset_store(*d.db);
+  d.blobs = std::make_unique<assets::BlobDirectory>(c.data_dir + "/assets");
+  assets::AssetOptions asset_options;
+  asset_options.domain = c.domain;
+  asset_options.max_upload_bytes = static_cast<uint64_t>(c.assets_max_upload_mb) << 20;
+  asset_options.team_max_upload_bytes = static_cast<uint64_t>(c.assets_team_max_upload_mb) << 20;
+  asset_options.volatile_retention_ms = int64_t{c.assets_volatile_retention_days} * 24 * 3600 * 1000;
+  asset_options.expiring_retention_ms = int64_t{c.assets_expiring_retention_days} * 24 * 3600 * 1000;
+  asset_options.uploads_per_minute = c.assets_uploads_per_minute;
+  asset_options.upload_bytes_per_hour = static_cast<uint64_t>(c.assets_upload_mb_per_hour) << 20;
+  asset_options.sweep_interval_seconds = c.assets_sweep_interval_seconds;
+  d.assets = std::make_unique<assets::AssetService>(asset_options, *d.asset_store, *d.blobs, *d.teams);
+  size_t orphans = d.assets->remove_orphans();
+  if (orphans > 0 || d.blobs->leftovers_removed() > 0)
+    log::info("assets", "removed after an interrupted run: orphan files=" + std::to_string(orphans) +
+                            " partial uploads=" + std::to_string(d.blobs->leftovers_removed()));
+  d.assets->start_sweeper();
+
   d.router.set_token_verifier([sessions = d.sessions.get()](std::string_view token) { return sessions->verify(token); });
   http::register_system_routes(d.router, c.domain);
   deeplink::register_routes(d.router, {public_url(c), c.title.empty() ? c.domain : c.title});
@@ -141,6 +166,7 @@ void Daemon::start() {
   d.conversations_api->register_routes(d.router);
   conversations::register_connection_routes(d.router, c.domain, *d.conversations, *d.users, *d.events);
   messages::register_routes(d.router, c.domain, *d.conversations, *d.clients, *d.events);
+  d.assets->register_routes(d.router);
   if (c.turn_enabled) {
     auto calling = calling::CallingService::start(c, so.tls);
     if (!calling) throw std::runtime_error(calling.error().message);
