@@ -1,5 +1,7 @@
 #include "conversations/api.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "conversations/conversation_json.h"
@@ -72,6 +74,13 @@ Result<std::vector<std::string>> user_list(const json& body, const std::string& 
   return out;
 }
 
+// Sorted, without duplicates: access and access_role are sets in wire-server.
+std::vector<std::string> dedup(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 Result<std::string> role_of(const json& body, const std::string& fallback) {
   auto role = json_fields::opt_string(body, "conversation_role", 1, 128);
   if (!role) return role.error();
@@ -126,6 +135,11 @@ void ConversationsApi::register_routes(Router& router) {
   router.add(Verb::put, "/conversations/{domain}/{cid}/members/{udomain}/{uid}", Access::kUser,
              bind(&ConversationsApi::update_member));
   router.add(Verb::put, "/conversations/{domain}/{cid}/name", Access::kUser, bind(&ConversationsApi::rename));
+  router.add(Verb::put, "/conversations/{domain}/{cid}/receipt-mode", Access::kUser,
+             bind(&ConversationsApi::update_receipt_mode));
+  router.add(Verb::put, "/conversations/{domain}/{cid}/message-timer", Access::kUser,
+             bind(&ConversationsApi::update_message_timer));
+  router.add(Verb::put, "/conversations/{domain}/{cid}/access", Access::kUser, bind(&ConversationsApi::update_access));
   router.add(Verb::get, "/conversations/{domain}/{cid}/self", Access::kUser, bind(&ConversationsApi::get_self));
   router.add(Verb::put, "/conversations/{domain}/{cid}/self", Access::kUser, bind(&ConversationsApi::put_self));
   router.add(Verb::post, "/conversations/{domain}/{cid}/typing", Access::kUser, bind(&ConversationsApi::typing));
@@ -382,6 +396,127 @@ Response ConversationsApi::rename(Request& req) {
   json event = conversation_event("conversation.rename", *conv, req.identity.user_id, {{"name", *name}}, options_.domain);
   if (auto s = publish_to_members(*conv, event); !s) return error_response(s.error());
   return json_response(200, event);
+}
+
+Response ConversationsApi::apply_settings(const Conversation& before, const Conversation& after,
+                                          const std::string& actor, const std::string& type, const json& data) {
+  if (before.access == after.access && before.access_role == after.access_role &&
+      before.receipt_mode == after.receipt_mode && before.message_timer == after.message_timer)
+    return empty_response(204);  // wire-server: "unchanged", no event
+  if (auto s = store_.update_settings(after); !s) return error_response(s.error());
+  json event = conversation_event(type, after, actor, data, options_.domain);
+  if (auto s = publish_to_members(after, event); !s) return error_response(s.error());
+  return json_response(200, event);
+}
+
+// Settings of group conversations only, changed by its admins (wire_member may not:
+// modify_conversation_receipt_mode/_message_timer/_access are wire_admin actions).
+Response ConversationsApi::update_receipt_mode(Request& req) {
+  auto conv = load(req);
+  if (!conv) return error_response(conv.error());
+  auto body = req.json_object();
+  if (!body) return error_response(body.error());
+  auto mode = json_fields::opt_int(*body, "receipt_mode", -(int64_t{1} << 31), (int64_t{1} << 31) - 1);
+  if (!mode) return error_response(mode.error());
+  if (!mode.value()) return error_response(ApiError::bad_request("receipt_mode is required"));
+  if (conv->type != ConvType::kRegular) return error_response(kInvalidOp);
+  if (!is_admin(*conv, req.identity.user_id)) return error_response(kActionDenied);
+  Conversation after = *conv;
+  after.receipt_mode = *mode.value();
+  return apply_settings(*conv, after, req.identity.user_id, "conversation.receipt-mode-update",
+                        {{"receipt_mode", *mode.value()}});
+}
+
+Response ConversationsApi::update_message_timer(Request& req) {
+  auto conv = load(req);
+  if (!conv) return error_response(conv.error());
+  auto body = req.json_object();
+  if (!body) return error_response(body.error());
+  // Milliseconds, or null (or absent) to switch the timer off.
+  auto timer = json_fields::opt_int(*body, "message_timer", 0, int64_t{1} << 40);
+  if (!timer) return error_response(timer.error());
+  if (conv->type != ConvType::kRegular) return error_response(kInvalidOp);
+  if (!is_admin(*conv, req.identity.user_id)) return error_response(kActionDenied);
+  Conversation after = *conv;
+  after.message_timer = timer.value();
+  return apply_settings(*conv, after, req.identity.user_id, "conversation.message-timer-update",
+                        {{"message_timer", timer.value() ? json(*timer.value()) : json(nullptr)}});
+}
+
+Response ConversationsApi::update_access(Request& req) {
+  auto conv = load(req);
+  if (!conv) return error_response(conv.error());
+  auto body = req.json_object();
+  if (!body) return error_response(body.error());
+  auto access = string_list(*body, "access");
+  if (!access) return error_response(access.error());
+  if (!access.value()) return error_response(ApiError::bad_request("access is required"));
+  // API v3+ sends the role set as access_role; v2 clients as access_role_v2 (with a legacy
+  // access_role string next to it, which the set supersedes).
+  std::optional<std::vector<std::string>> roles;
+  if (auto legacy = body->find("access_role"); legacy != body->end() && legacy->is_string()) {
+    auto v2 = string_list(*body, "access_role_v2");
+    if (!v2) return error_response(v2.error());
+    roles = v2.value();
+    if (!roles) {
+      static const std::map<std::string, std::vector<std::string>> kLegacy = {
+          {"private", {}},
+          {"team", {"team_member"}},
+          {"activated", {"team_member", "non_team_member", "service"}},
+          {"non_activated", {"team_member", "non_team_member", "guest", "service"}}};
+      auto it = kLegacy.find(legacy->get<std::string>());
+      if (it == kLegacy.end()) return error_response(ApiError::bad_request("Unknown access_role"));
+      roles = it->second;
+    }
+  } else {
+    auto set = string_list(*body, "access_role");
+    if (!set) return error_response(set.error());
+    roles = set.value();
+    if (!roles) {
+      auto v2 = string_list(*body, "access_role_v2");
+      if (!v2) return error_response(v2.error());
+      roles = v2.value();
+    }
+  }
+  if (!roles) return error_response(ApiError::bad_request("access_role is required"));
+  for (const auto& a : *access.value())
+    if (a != "private" && a != "invite" && a != "link" && a != "code")
+      return error_response(ApiError::bad_request("Unknown access: " + a));
+  for (const auto& r : *roles)
+    if (r != "team_member" && r != "non_team_member" && r != "guest" && r != "service")
+      return error_response(ApiError::bad_request("Unknown access_role: " + r));
+  if (conv->type != ConvType::kRegular) return error_response(kInvalidOp);
+  if (!is_admin(*conv, req.identity.user_id)) return error_response(kActionDenied);
+  // As wire-server: 'private' belongs to self and 1:1 conversations, and a group nobody may join
+  // is not a group.
+  auto has = [](const std::vector<std::string>& v, const char* x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  if (has(*access.value(), "private") || roles->empty())
+    return error_response({403, "invalid-op", "Invalid target access"});
+  Conversation after = *conv;
+  after.access = dedup(*access.value());
+  after.access_role = dedup(*roles);
+  // Same set in another order is no change.
+  Conversation before = *conv;
+  before.access = dedup(before.access);
+  before.access_role = dedup(before.access_role);
+  json data = access_update_data(after);
+  Response r = apply_settings(before, after, req.identity.user_id, "conversation.access-update", data);
+  if (r.status != 200 || conv->team_id.empty() || has(after.access_role, "non_team_member")) return r;
+  // A team conversation closed to non-team members loses those it has, as in wire-server: each
+  // hears conversation.member-leave (reason "removed") with the remaining members.
+  for (const auto& m : conv->members) {
+    auto user = users_.find(m.user_id);
+    if (user && user->team_id == conv->team_id) continue;
+    json leave = conversation_event("conversation.member-leave", after, req.identity.user_id,
+                                    {{"qualified_user_ids", {qualified(m.user_id, options_.domain)}},
+                                     {"user_ids", {m.user_id}},
+                                     {"reason", "removed"}},
+                                    options_.domain);
+    if (auto s = store_.remove_member(conv->id, m.user_id); !s) return error_response(s.error());
+    if (auto s = publish_to_members(after, leave); !s) return error_response(s.error());
+    std::erase_if(after.members, [&](const Member& x) { return x.user_id == m.user_id; });
+  }
+  return r;
 }
 
 Response ConversationsApi::get_self(Request& req) {

@@ -16,7 +16,7 @@ namespace wirebox::conversations {
 
 struct ConversationsOptions {
   std::string domain;
-  size_t max_members = 500;
+  size_t max_members = 500;  // conversations.max_group_size, the creator included
 };
 
 class ConversationsApi {
@@ -38,6 +38,14 @@ class ConversationsApi {
   http::Response remove_member(http::Request& req);
   http::Response update_member(http::Request& req);
   http::Response rename(http::Request& req);
+  http::Response update_receipt_mode(http::Request& req);
+  http::Response update_message_timer(http::Request& req);
+  http::Response update_access(http::Request& req);
+  // Common tail of the three settings updates: 204 if nothing changed, else store, publish
+  // `type` with `data` to the members (before the change, so removed members hear it too) and
+  // answer 200 with the event.
+  http::Response apply_settings(const Conversation& before, const Conversation& after, const std::string& actor,
+                                const std::string& type, const nlohmann::json& data);
   http::Response get_self(http::Request& req);
   http::Response put_self(http::Request& req);
   http::Response typing(http::Request& req);

@@ -63,10 +63,30 @@ json conversation_json(const Conversation& conv, const std::string& viewer, cons
           {"parent", nullptr}};
 }
 
+std::string legacy_access_role(const std::vector<std::string>& access_role) {
+  auto within = [&](std::initializer_list<const char*> allowed) {
+    for (const auto& r : access_role) {
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || r == a;
+      if (!ok) return false;
+    }
+    return true;
+  };
+  if (access_role.empty()) return "private";
+  if (within({"team_member"})) return "team";
+  if (within({"team_member", "non_team_member", "service"})) return "activated";
+  return "non_activated";
+}
+
+json access_update_data(const Conversation& conv) {
+  return {{"access", conv.access}, {"access_role", legacy_access_role(conv.access_role)},
+          {"access_role_v2", conv.access_role}};
+}
+
 json conversation_event_data(const Conversation& conv, const std::string& viewer, const std::string& domain) {
   json j = conversation_json(conv, viewer, domain);
   j["access_role_v2"] = conv.access_role;
-  j["access_role"] = "activated";
+  j["access_role"] = legacy_access_role(conv.access_role);
   return j;
 }
 

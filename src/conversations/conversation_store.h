@@ -80,6 +80,8 @@ class ConversationStore {
   virtual Status set_member_role(const std::string& conversation_id, const std::string& user_id,
                                  const std::string& role) = 0;
   virtual Status rename(const std::string& conversation_id, const std::string& name) = 0;
+  // Writes the conversation's settings: access, access_role, receipt_mode and message_timer.
+  virtual Status update_settings(const Conversation& conversation) = 0;
   virtual Status set_type(const std::string& conversation_id, ConvType type) = 0;
   virtual Status remove(const std::string& conversation_id) = 0;
 

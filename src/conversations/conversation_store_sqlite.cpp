@@ -188,6 +188,17 @@ class SqliteConversationStore : public ConversationStore {
     });
   }
 
+  Status update_settings(const Conversation& conv) override {
+    return db_.try_write("conversation store", [&](storage::Connection& c) {
+      auto st = c.prepare(
+          "UPDATE conversations SET access = ?, access_role = ?, receipt_mode = ?, message_timer = ? WHERE id = ?");
+      st.bind(1, nlohmann::json(conv.access).dump()).bind(2, nlohmann::json(conv.access_role).dump());
+      bind_opt_int(st, 3, conv.receipt_mode);
+      bind_opt_int(st, 4, conv.message_timer);
+      st.bind(5, conv.id).run();
+    });
+  }
+
   Status set_type(const std::string& conv, ConvType type) override {
     return db_.try_write("conversation store", [&](storage::Connection& c) {
       c.prepare("UPDATE conversations SET type = ? WHERE id = ?")

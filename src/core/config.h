@@ -44,6 +44,8 @@ struct Config {
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;
+  // [conversations]
+  int conversations_max_group_size = 500;  // wire-server's default
   // [notifications]
   int notifications_retention_days = 28;
   int64_t notifications_max_store_mb = 4096;

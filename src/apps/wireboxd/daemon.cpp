@@ -131,7 +131,8 @@ void Daemon::start() {
                                                         *d.clients, *d.users, *d.events);
   d.conversations = conversations::make_sqlite_conversation_store(*d.db);
   d.conversations_api = std::make_unique<conversations::ConversationsApi>(
-      conversations::ConversationsOptions{c.domain}, *d.conversations, *d.users, *d.teams, *d.events);
+      conversations::ConversationsOptions{c.domain, static_cast<size_t>(c.conversations_max_group_size)},
+      *d.conversations, *d.users, *d.teams, *d.events);
   d.sessions->set_client_check([clients = d.clients.get()](const std::string& user, const std::string& client) {
     return clients->find(user, client).has_value();
   });

@@ -30,10 +30,12 @@ const std::string kDomain = "wirebox.localhost";
 struct Box {
   test::TempDir dir;
   std::unique_ptr<Daemon> daemon;
-  Box() {
-    auto config = load_config(std::nullopt, {{"server.data_dir", dir.path()}, {"http.listen", "127.0.0.1:0"},
-                                             {"http.loops", "1"}, {"http.workers", "2"},
-                                             {"auth.password_scrypt_log2_n", "10"}});
+  explicit Box(std::map<std::string, std::string> extra = {}) {
+    std::map<std::string, std::string> overrides = {{"server.data_dir", dir.path()}, {"http.listen", "127.0.0.1:0"},
+                                                    {"http.loops", "1"}, {"http.workers", "2"},
+                                                    {"auth.password_scrypt_log2_n", "10"}};
+    overrides.insert(extra.begin(), extra.end());
+    auto config = load_config(std::nullopt, overrides);
     REQUIRE(config.ok());
     daemon = std::make_unique<Daemon>(config.value());
     daemon->start();
@@ -208,6 +210,159 @@ TEST_CASE("message sending rejects bad input") {
   auto redundant = json::parse(send(c, alice, conv, to(alice, {{&stranger, stranger.client}}, "psst"), 201));
   CHECK(redundant["redundant"][kDomain][stranger.id] == json::array({stranger.client}));
   CHECK(events_of_type(notifications_of(c, stranger, stranger.client), "conversation.otr-message-add").empty());
+}
+
+// Connects a and b (a asks, b accepts).
+void connect(HttpsClient& c, const User& a, const User& b) {
+  REQUIRE(c.request("POST", "/v8/connections/" + kDomain + "/" + b.id, "", a.auth()).status == 201);
+  REQUIRE(c.request("PUT", "/v8/connections/" + kDomain + "/" + a.id, R"({"status":"accepted"})", b.auth()).status ==
+          200);
+}
+
+json qid(const User& u) { return {{"id", u.id}, {"domain", kDomain}}; }
+
+TEST_CASE("receipt mode, message timer and access updates: admins only, events to every member") {
+  Box box;
+  HttpsClient c(box.daemon->port());
+  User alice = make_user(c, "alice");
+  User bob = make_user(c, "bob");
+  connect(c, alice, bob);
+  auto created = c.post_json("/v8/conversations",
+                             {{"name", "settings"}, {"qualified_users", {qid(bob)}}, {"conversation_role", "wire_member"}},
+                             alice.auth());
+  REQUIRE(created.status == 201);
+  const std::string conv = created.json()["id"];
+  const std::string base = "/v8/conversations/" + kDomain + "/" + conv;
+  auto latest = [&](const std::string& type) {
+    auto events = events_of_type(notifications_of(c, bob, bob.client), type);
+    REQUIRE(!events.empty());
+    return events.back();
+  };
+
+  SECTION("receipt mode") {
+    auto r = c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":1})", alice.auth());
+    REQUIRE(r.status == 200);
+    CHECK(r.json()["type"] == "conversation.receipt-mode-update");
+    CHECK(r.json()["data"] == json{{"receipt_mode", 1}});
+    CHECK(r.json()["qualified_conversation"]["id"] == conv);
+    CHECK(r.json()["qualified_from"]["id"] == alice.id);
+    json event = latest("conversation.receipt-mode-update");
+    CHECK(event["data"]["receipt_mode"] == 1);
+    CHECK(event["from"] == alice.id);
+    CHECK(c.get(base, bob.auth()).json()["receipt_mode"] == 1);
+    // Unchanged: 204 and no second event.
+    CHECK(c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":1})", alice.auth()).status == 204);
+    CHECK(events_of_type(notifications_of(c, bob, bob.client), "conversation.receipt-mode-update").size() == 1);
+    // A wire_member may not; bad bodies are 400.
+    auto denied = c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":0})", bob.auth());
+    CHECK(denied.status == 403);
+    CHECK(denied.json()["label"] == "action-denied");
+    CHECK(c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":"on"})", alice.auth()).status == 400);
+    CHECK(c.request("PUT", base + "/receipt-mode", R"({})", alice.auth()).status == 400);
+    CHECK(c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":4294967296})", alice.auth()).status == 400);
+    CHECK(c.get(base, alice.auth()).json()["receipt_mode"] == 1);
+  }
+
+  SECTION("message timer") {
+    auto r = c.request("PUT", base + "/message-timer", R"({"message_timer":86400000})", alice.auth());
+    REQUIRE(r.status == 200);
+    CHECK(r.json()["type"] == "conversation.message-timer-update");
+    CHECK(latest("conversation.message-timer-update")["data"] == json{{"message_timer", 86400000}});
+    CHECK(c.get(base, bob.auth()).json()["message_timer"] == 86400000);
+    auto off = c.request("PUT", base + "/message-timer", R"({"message_timer":null})", alice.auth());
+    REQUIRE(off.status == 200);
+    CHECK(latest("conversation.message-timer-update")["data"] == json{{"message_timer", nullptr}});
+    CHECK(c.get(base, bob.auth()).json()["message_timer"].is_null());
+    CHECK(c.request("PUT", base + "/message-timer", R"({"message_timer":null})", alice.auth()).status == 204);
+    CHECK(c.request("PUT", base + "/message-timer", R"({"message_timer":-5})", alice.auth()).status == 400);
+    CHECK(c.request("PUT", base + "/message-timer", R"({"message_timer":1000})", bob.auth()).status == 403);
+  }
+
+  SECTION("access") {
+    auto r = c.request("PUT", base + "/access",
+                       R"({"access":["invite","code"],"access_role":["team_member","non_team_member","service"]})",
+                       alice.auth());
+    REQUIRE(r.status == 200);
+    CHECK(r.json()["type"] == "conversation.access-update");
+    json data = latest("conversation.access-update")["data"];
+    CHECK(data["access"] == json::array({"code", "invite"}));
+    CHECK(data["access_role_v2"] == json::array({"non_team_member", "service", "team_member"}));
+    CHECK(data["access_role"] == "activated");
+    json got = c.get(base, bob.auth()).json();
+    CHECK(got["access"] == json::array({"code", "invite"}));
+    CHECK(got["access_role"] == json::array({"non_team_member", "service", "team_member"}));
+    // The same sets in another order are no change.
+    CHECK(c.request("PUT", base + "/access",
+                    R"({"access":["code","invite"],"access_role":["service","team_member","non_team_member"]})",
+                    alice.auth())
+              .status == 204);
+    // API v2 clients send the legacy string with access_role_v2; the set wins.
+    auto v2 = c.request("PUT", base + "/access",
+                        R"({"access":["invite"],"access_role":"activated","access_role_v2":["team_member","guest"]})",
+                        alice.auth());
+    REQUIRE(v2.status == 200);
+    CHECK(v2.json()["data"]["access_role_v2"] == json::array({"guest", "team_member"}));
+    CHECK(v2.json()["data"]["access_role"] == "non_activated");
+    auto legacy = c.request("PUT", base + "/access", R"({"access":["invite"],"access_role":"team"})", alice.auth());
+    REQUIRE(legacy.status == 200);
+    CHECK(legacy.json()["data"]["access_role_v2"] == json::array({"team_member"}));
+    CHECK(legacy.json()["data"]["access_role"] == "team");
+    // Private access and an empty role set are refused; unknown values are 400; members may not.
+    CHECK(c.request("PUT", base + "/access", R"({"access":["private"],"access_role":["team_member"]})", alice.auth())
+              .json()["label"] == "invalid-op");
+    CHECK(c.request("PUT", base + "/access", R"({"access":["invite"],"access_role":[]})", alice.auth()).status == 403);
+    CHECK(c.request("PUT", base + "/access", R"({"access":["everyone"],"access_role":["guest"]})", alice.auth())
+              .status == 400);
+    CHECK(c.request("PUT", base + "/access", R"({"access":["invite"],"access_role":["robots"]})", alice.auth())
+              .status == 400);
+    CHECK(c.request("PUT", base + "/access", R"({"access":["invite"]})", alice.auth()).status == 400);
+    CHECK(c.request("PUT", base + "/access", R"({"access":["invite"],"access_role":["guest"]})", bob.auth()).status ==
+          403);
+    CHECK(c.get(base, alice.auth()).json()["access_role"] == json::array({"team_member"}));
+  }
+
+  SECTION("only group conversations have these settings; non-members get 403") {
+    std::string one2one = c.get("/v8/connections/" + kDomain + "/" + bob.id, alice.auth()).json()["conversation"];
+    auto r = c.request("PUT", "/v8/conversations/" + kDomain + "/" + one2one + "/receipt-mode", R"({"receipt_mode":1})",
+                       alice.auth());
+    CHECK(r.status == 403);
+    CHECK(r.json()["label"] == "invalid-op");
+    CHECK(c.request("PUT", "/v8/conversations/" + kDomain + "/" + one2one + "/message-timer",
+                    R"({"message_timer":1000})", alice.auth())
+              .status == 403);
+    User eve = make_user(c, "eve");
+    auto outsider = c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":1})", eve.auth());
+    CHECK(outsider.status == 403);
+    CHECK(outsider.json()["label"] == "access-denied");
+    CHECK(c.request("PUT", "/v8/conversations/" + kDomain + "/00000000-0000-4000-8000-000000000000/access",
+                    R"({"access":["invite"],"access_role":["guest"]})", alice.auth())
+              .status == 404);
+  }
+}
+
+TEST_CASE("conversations.max_group_size caps creation and additions with 403 too-many-members") {
+  Box box(std::map<std::string, std::string>{{"conversations.max_group_size", "3"}});
+  HttpsClient c(box.daemon->port());
+  User alice = make_user(c, "alice");
+  std::vector<User> friends;
+  for (const char* name : {"bob", "carol", "dave"}) {
+    friends.push_back(make_user(c, name));
+    connect(c, alice, friends.back());
+  }
+  auto too_many = c.post_json("/v8/conversations",
+                              {{"qualified_users", {qid(friends[0]), qid(friends[1]), qid(friends[2])}}}, alice.auth());
+  CHECK(too_many.status == 403);
+  CHECK(too_many.json()["label"] == "too-many-members");
+  auto created = c.post_json("/v8/conversations", {{"qualified_users", {qid(friends[0]), qid(friends[1])}}}, alice.auth());
+  REQUIRE(created.status == 201);
+  const std::string base = "/v8/conversations/" + kDomain + "/" + created.json()["id"].get<std::string>();
+  auto add = c.post_json(base + "/members", {{"qualified_users", {qid(friends[2])}}}, alice.auth());
+  CHECK(add.status == 403);
+  CHECK(add.json()["label"] == "too-many-members");
+  CHECK(c.get(base, alice.auth()).json()["members"]["others"].size() == 2);
+  // After someone leaves there is room again.
+  REQUIRE(c.request("DELETE", base + "/members/" + kDomain + "/" + friends[1].id, "", alice.auth()).status == 200);
+  CHECK(c.post_json(base + "/members", {{"qualified_users", {qid(friends[2])}}}, alice.auth()).status == 200);
 }
 
 // kill -9 while messages are being sent: after a restart every message that got a 201 is in the
