@@ -44,6 +44,8 @@ struct Config {
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;
+  // [teams]
+  int64_t teams_invitation_ttl_seconds = 1209600;  // 14 days
   // [conversations]
   int conversations_max_group_size = 500;  // wire-server's default
   // [notifications]

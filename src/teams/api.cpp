@@ -1,6 +1,8 @@
 #include "teams/api.h"
 
+#include "core/encoding.h"
 #include "core/ids.h"
+#include "core/json_fields.h"
 #include "core/time.h"
 
 namespace wirebox::teams {
@@ -20,6 +22,17 @@ nlohmann::json member_json(const TeamMember& m) {
                       {"legalhold_status", "disabled"}};
   if (!m.created_by.empty()) j["created_by"] = m.created_by;
   return j;
+}
+
+nlohmann::json invitation_json(const Invitation& inv, const std::string& domain) {
+  return {{"team", inv.team_id},
+          {"role", inv.role},
+          {"id", inv.id},
+          {"created_at", iso8601_ms(inv.created_at_ms)},
+          {"created_by", inv.created_by},
+          {"email", inv.email},
+          {"name", inv.name ? nlohmann::json(*inv.name) : nlohmann::json(nullptr)},
+          {"url", "https://" + domain + "/join/?team-code=" + inv.code}};
 }
 
 nlohmann::json feature_configs() {
@@ -46,13 +59,13 @@ nlohmann::json feature_configs() {
   f["sndFactorPasswordChallenge"] = off();
   f["sso"] = off();
   f["validateSAMLemails"] = off();
-  f["exposeInvitationURLsToTeamAdmin"] = off();
+  f["exposeInvitationURLsToTeamAdmin"] = on();
   f["enforceFileDownloadLocation"] = off();
   f["limitedEventFanout"] = off();
   return f;
 }
 
-void register_routes(Router& router, TeamStore& teams) {
+void register_routes(Router& router, TeamStore& teams, const TeamsOptions& options) {
   router.add(Verb::get, "/feature-configs", Access::kUser, [](Request&) { return json_response(200, feature_configs()); },
              Exec::kInline);
 
@@ -89,6 +102,53 @@ void register_routes(Router& router, TeamStore& teams) {
     auto m = teams.member(req.param("tid"), req.param("uid"));
     if (!m) return error_response({404, "no-team-member", "Team member not found"});
     return json_response(200, member_json(*m));
+  });
+
+  // Admins and owners (AddTeamMember, bit 0x0004) invite by e-mail; the response carries the
+  // join URL with the code, since no e-mail is sent.
+  router.add(Verb::post, "/teams/{tid}/invitations", Access::kUser, [&teams, member_guard, options](Request& req) {
+    if (auto denied = member_guard(req)) return *denied;
+    auto inviter = teams.member(req.param("tid"), req.identity.user_id);
+    if ((inviter->permissions & 0x0004) == 0)
+      return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
+    auto body = req.json_object();
+    if (!body) return error_response(body.error());
+    auto email = json_fields::req_string(*body, "email", 3, 254);
+    if (!email) return error_response(email.error());
+    if (email->find('@') == std::string::npos) return error_response({400, "invalid-email", "Invalid e-mail address."});
+    auto name = json_fields::opt_string(*body, "name", 1, 128);
+    if (!name) return error_response(name.error());
+    auto role = json_fields::opt_string(*body, "role", 1, 16);
+    if (!role) return error_response(role.error());
+    Invitation inv{new_uuid_v4(), *normalize_uuid(req.param("tid")), *email, name.value(),
+                   role.value().value_or("member"), base64url_encode(random_bytes(32)), req.identity.user_id, now_ms()};
+    auto permissions = role_permissions(inv.role);
+    if (!permissions) return error_response(ApiError::bad_request("role must be owner, admin, member or partner"));
+    // Nobody hands out more rights than they have.
+    if ((*permissions & ~inviter->permissions) != 0)
+      return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
+    if (auto s = teams.add_invitation(inv); !s) return error_response(s.error());
+    return json_response(201, invitation_json(inv, options.domain))
+        .with_header("Location", "/teams/" + inv.team_id + "/invitations/" + inv.id);
+  });
+
+  router.add(Verb::get, "/teams/{tid}/invitations", Access::kUser, [&teams, member_guard, options](Request& req) {
+    if (auto denied = member_guard(req)) return *denied;
+    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & 0x0004) == 0)
+      return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& inv : teams.invitations(*normalize_uuid(req.param("tid"))))
+      if (inv.created_at_ms >= now_ms() - options.invitation_ttl_ms) list.push_back(invitation_json(inv, options.domain));
+    return json_response(200, {{"invitations", list}, {"has_more", false}});
+  });
+
+  // The join page looks the code up before registering (no authentication, as wire-server).
+  router.add(Verb::get, "/teams/invitations/info", Access::kPublic, [&teams, options](Request& req) {
+    auto code = req.query_param("code");
+    if (!code || code->empty() || code->size() > 128) return error_response(ApiError::bad_request("code is required"));
+    auto inv = teams.invitation_by_code(*code, now_ms() - options.invitation_ttl_ms);
+    if (!inv) return error_response({400, "invalid-invitation-code", "Invalid invitation code."});
+    return json_response(200, invitation_json(*inv, options.domain));
   });
 
   router.add(Verb::post, "/teams/{tid}/get-members-by-ids-using-post", Access::kUser,

@@ -40,6 +40,22 @@ struct TeamMember {
   int64_t created_at_ms = 0;
 };
 
+// A pending invitation to join a team (POST /teams/{tid}/invitations). The code is the secret
+// the invitee registers with (`team_code`); it is stored as given (random, 32 bytes base64url).
+struct Invitation {
+  std::string id;
+  std::string team_id;
+  std::string email;
+  std::optional<std::string> name;
+  std::string role;  // owner | admin | member | partner
+  std::string code;
+  std::string created_by;
+  int64_t created_at_ms = 0;
+};
+
+// Wire's permission bitmask of a team role name; nullopt for an unknown role.
+std::optional<int64_t> role_permissions(const std::string& role);
+
 class TeamStore {
  public:
   virtual ~TeamStore() = default;
@@ -53,6 +69,15 @@ class TeamStore {
   virtual Status add_member(const std::string& team_id, const TeamMember& member) = 0;
   virtual Status remove_member(const std::string& team_id, const std::string& user_id) = 0;
   virtual Status remove(const std::string& team_id) = 0;
+
+  virtual Status add_invitation(const Invitation& invitation) = 0;
+  // The invitation with this code, if it was created at or after created_after_ms (older ones
+  // have expired).
+  virtual std::optional<Invitation> invitation_by_code(const std::string& code, int64_t created_after_ms) = 0;
+  virtual std::vector<Invitation> invitations(const std::string& team_id) = 0;
+  // Makes `member` a member of the invitation's team and deletes the invitation, in one
+  // transaction; 400 invalid-invitation-code if the invitation is gone (used twice).
+  virtual Status accept_invitation(const Invitation& invitation, const TeamMember& member) = 0;
 };
 
 storage::ModuleSchema team_schema();

@@ -98,7 +98,59 @@ class SqliteTeamStore : public TeamStore {
     return {};
   }
 
+  Status add_invitation(const Invitation& inv) override {
+    return db_.try_write("team store", [&](Connection& c) {
+      c.prepare(
+           "INSERT INTO team_invitations(id, team_id, email, name, role, code, created_by, created_at)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+          .bind(1, inv.id).bind(2, inv.team_id).bind(3, inv.email).bind_opt(4, inv.name).bind(5, inv.role)
+          .bind(6, inv.code).bind(7, inv.created_by).bind(8, inv.created_at_ms).run();
+    });
+  }
+
+  std::optional<Invitation> invitation_by_code(const std::string& code, int64_t created_after_ms) override {
+    std::optional<Invitation> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(std::string(kInvitationSelect) + " WHERE code = ? AND created_at >= ?");
+      st.bind(1, code).bind(2, created_after_ms);
+      if (st.step()) out = read_invitation(st);
+    });
+    return out;
+  }
+
+  std::vector<Invitation> invitations(const std::string& team_id) override {
+    std::vector<Invitation> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(std::string(kInvitationSelect) + " WHERE team_id = ? ORDER BY created_at");
+      st.bind(1, team_id);
+      while (st.step()) out.push_back(read_invitation(st));
+    });
+    return out;
+  }
+
+  Status accept_invitation(const Invitation& inv, const TeamMember& member) override {
+    bool found = false;
+    auto s = db_.try_write("team store", [&](Connection& c) {
+      auto del = c.prepare("DELETE FROM team_invitations WHERE id = ? RETURNING id");
+      del.bind(1, inv.id);
+      found = del.step();
+      if (!found) return;
+      del.reset();
+      insert_member(c, inv.team_id, member);
+    });
+    if (!s) return s;
+    if (!found) return ApiError{400, "invalid-invitation-code", "Invalid invitation code."};
+    return {};
+  }
+
  private:
+  static constexpr const char* kInvitationSelect =
+      "SELECT id, team_id, email, name, role, code, created_by, created_at FROM team_invitations";
+
+  static Invitation read_invitation(storage::Statement& st) {
+    return {st.text(0), st.text(1), st.text(2), st.text_or_null(3), st.text(4), st.text(5), st.text(6), st.integer(7)};
+  }
+
   static void insert_member(Connection& c, const std::string& team_id, const TeamMember& m) {
     c.prepare("INSERT INTO team_members(team_id, user_id, permissions, created_by, created_at) VALUES (?, ?, ?, ?, ?)")
         .bind(1, team_id).bind(2, m.user_id).bind(3, m.permissions).bind(4, m.created_by).bind(5, m.created_at_ms)
@@ -119,6 +171,14 @@ class SqliteTeamStore : public TeamStore {
 
 }  // namespace
 
+std::optional<int64_t> role_permissions(const std::string& role) {
+  if (role == "owner") return kOwnerPermissions;
+  if (role == "admin") return kAdminPermissions;
+  if (role == "member") return kMemberPermissions;
+  if (role == "partner") return kPartnerPermissions;
+  return std::nullopt;
+}
+
 storage::ModuleSchema team_schema() {
   return {"teams",
           {{1,
@@ -127,7 +187,12 @@ storage::ModuleSchema team_schema() {
             "CREATE TABLE team_members (team_id TEXT NOT NULL REFERENCES teams(id), user_id TEXT NOT NULL,"
             " permissions INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
             " PRIMARY KEY (team_id, user_id));"
-            "CREATE INDEX team_members_user ON team_members(user_id);"}}};
+            "CREATE INDEX team_members_user ON team_members(user_id);"},
+           {2,
+            "CREATE TABLE team_invitations (id TEXT PRIMARY KEY, team_id TEXT NOT NULL REFERENCES teams(id),"
+            " email TEXT NOT NULL, name TEXT, role TEXT NOT NULL, code TEXT NOT NULL UNIQUE,"
+            " created_by TEXT NOT NULL, created_at INTEGER NOT NULL);"
+            "CREATE INDEX team_invitations_team ON team_invitations(team_id);"}}};
 }
 
 std::unique_ptr<TeamStore> make_sqlite_team_store(storage::Database& db) {

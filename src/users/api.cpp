@@ -75,11 +75,13 @@ json self_json(const User& u, const std::string& domain) {
   return j;
 }
 
-UsersApi::UsersApi(UsersOptions options, UserStore& users, teams::TeamStore& teams, auth::SessionService& sessions)
+UsersApi::UsersApi(UsersOptions options, UserStore& users, teams::TeamStore& teams, auth::SessionService& sessions,
+                   notifications::EventPublisher& events)
     : options_(std::move(options)),
       users_(users),
       teams_(teams),
       sessions_(sessions),
+      events_(events),
       per_address_(options_.login_attempts_per_minute * 10),
       per_account_(options_.login_attempts_per_minute),
       dummy_hash_(auth::hash_password("wirebox-dummy-password", options_.password_log2_n)) {}
@@ -169,6 +171,20 @@ Response UsersApi::register_user(Request& req) {
     team_icon = icon.value().value_or("default");
     team_icon_key = icon_key.value().value_or("");
   }
+  // Joining a team through an invitation: the code must be live and issued for this e-mail.
+  auto team_code = json_fields::opt_string(*body, "team_code", 1, 128);
+  if (!team_code) return error_response(team_code.error());
+  std::optional<teams::Invitation> invitation;
+  if (team_code.value()) {
+    if (team_name) return error_response(ApiError::bad_request("team and team_code exclude each other"));
+    invitation = teams_.invitation_by_code(*team_code.value(), now_ms() - options_.invitation_ttl_ms);
+    auto lower = [](std::string s) {
+      for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return s;
+    };
+    if (!invitation || lower(invitation->email) != lower(*email))
+      return error_response({400, "invalid-invitation-code", "Invalid invitation code."});
+  }
 
   NewUser n;
   n.name = *name;
@@ -193,6 +209,28 @@ Response UsersApi::register_user(Request& req) {
       users_.remove(user->id);  // compensate: registration is all or nothing
       return error_response(team.error());
     }
+  }
+  if (invitation) {
+    teams::TeamMember member{user->id, *teams::role_permissions(invitation->role), invitation->created_by, now_ms()};
+    auto joined = teams_.accept_invitation(*invitation, member);
+    if (joined) {
+      joined = users_.set_team(user->id, invitation->team_id);
+      if (!joined) teams_.remove_member(invitation->team_id, user->id);
+    }
+    if (!joined) {
+      users_.remove(user->id);  // compensate: registration is all or nothing
+      return error_response(joined.error());
+    }
+    user->team_id = invitation->team_id;
+    // wire-server tells every team member (the newcomer included) with team.member-join.
+    nlohmann::json event = {{"type", "team.member-join"},
+                            {"team", invitation->team_id},
+                            {"time", iso8601_ms(member.created_at_ms)},
+                            {"data", {{"user", user->id}}}};
+    std::vector<notifications::Delivery> deliveries;
+    for (const auto& m : teams_.members(invitation->team_id))
+      deliveries.push_back({m.user_id, {}, nlohmann::json::array({event})});
+    if (auto s = events_.publish(deliveries); !s) return error_response(s.error());
   }
   auto session = sessions_.open(user->id, true, label.value().value_or(""));
   if (!session) return error_response(session.error());

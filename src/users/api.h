@@ -7,6 +7,7 @@
 #include "auth/rate_limiter.h"
 #include "auth/session_service.h"
 #include "http/router.h"
+#include "notifications/event_publisher.h"
 #include "teams/team_store.h"
 #include "users/user_store.h"
 
@@ -19,6 +20,7 @@ struct UsersOptions {
   int login_attempts_per_minute = 10;
   size_t max_properties = 16;
   size_t max_property_value_bytes = 512 * 1024;
+  int64_t invitation_ttl_ms = int64_t{14} * 24 * 3600 * 1000;  // teams.invitation_ttl_seconds
 };
 
 // {id, qualified_id, name, handle?, accent_id, assets, ...} as other users see it.
@@ -31,7 +33,9 @@ bool is_valid_handle(const std::string& handle);
 
 class UsersApi {
  public:
-  UsersApi(UsersOptions options, UserStore& users, teams::TeamStore& teams, auth::SessionService& sessions);
+  // events receives team.member-join when someone registers with a team invitation code.
+  UsersApi(UsersOptions options, UserStore& users, teams::TeamStore& teams, auth::SessionService& sessions,
+           notifications::EventPublisher& events);
   void register_routes(http::Router& router);
 
  private:
@@ -52,6 +56,7 @@ class UsersApi {
   UserStore& users_;
   teams::TeamStore& teams_;
   auth::SessionService& sessions_;
+  notifications::EventPublisher& events_;
   auth::RateLimiter per_address_;
   auth::RateLimiter per_account_;
   std::string dummy_hash_;  // verified against when the account doesn't exist (no timing oracle)

@@ -114,7 +114,7 @@ void Daemon::start() {
   users_options.registration_open = c.registration == "open";
   users_options.password_log2_n = c.password_scrypt_log2_n;
   users_options.login_attempts_per_minute = c.login_attempts_per_minute;
-  d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions);
+  users_options.invitation_ttl_ms = c.teams_invitation_ttl_seconds * 1000;
 
   notifications::LmdbStoreOptions store_options;
   store_options.dir = c.data_dir + "/events";
@@ -126,6 +126,7 @@ void Daemon::start() {
   hub_options.idle_timeout_seconds = c.websocket_idle_timeout_seconds;
   d.hub = std::make_unique<websocket::Hub>(hub_options);
   d.events = std::make_unique<notifications::EventPublisher>(*d.notifications, d.hub.get());
+  d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions, *d.events);
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
                                                         *d.clients, *d.users, *d.events);
@@ -159,7 +160,7 @@ void Daemon::start() {
   http::register_system_routes(d.router, c.domain);
   deeplink::register_routes(d.router, {public_url(c), c.title.empty() ? c.domain : c.title});
   auth::register_routes(d.router, *d.sessions);
-  teams::register_routes(d.router, *d.teams);
+  teams::register_routes(d.router, *d.teams, {c.domain, c.teams_invitation_ttl_seconds * 1000});
   d.users_api->register_routes(d.router);
   notifications::register_routes(d.router, *d.notifications);
   websocket::register_routes(d.router, *d.hub);

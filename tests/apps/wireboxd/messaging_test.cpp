@@ -16,6 +16,7 @@
 #include "core/encoding.h"
 #include "messages/otr_message.h"
 #include "support/temp_dir.h"
+#include "teams/team_store.h"
 #include "support/tls_client.h"
 
 using namespace wirebox;
@@ -109,7 +110,7 @@ messages::OtrMessage to(const User& from, std::vector<std::pair<const User*, std
 
 }  // namespace
 
-TEST_CASE("team members create a group and exchange a message") {
+TEST_CASE("connected personal users create a group and exchange a message") {
   Box box;
   HttpsClient c(box.daemon->port());
   User alice = make_user(c, "alice", {{"team", {{"name", "T"}}}});
@@ -338,6 +339,83 @@ TEST_CASE("receipt mode, message timer and access updates: admins only, events t
                     R"({"access":["invite"],"access_role":["guest"]})", alice.auth())
               .status == 404);
   }
+}
+
+TEST_CASE("team members need no connection: invitation, group, message; closing the group to non-team members") {
+  Box box;
+  HttpsClient c(box.daemon->port());
+  User alice = make_user(c, "alice", {{"team", {{"name", "T"}}}});
+  const std::string team = c.get("/v8/self", alice.auth()).json()["team"];
+
+  // Invitations: admin only, the code works once and only for the invited e-mail.
+  auto inv = c.post_json("/v8/teams/" + team + "/invitations", {{"email", "bob@example.com"}, {"name", "Bob"}},
+                         alice.auth());
+  REQUIRE(inv.status == 201);
+  CHECK(inv.json()["team"] == team);
+  CHECK(inv.json()["role"] == "member");
+  CHECK(inv.json()["email"] == "bob@example.com");
+  CHECK(inv.json()["created_by"] == alice.id);
+  std::string url = inv.json()["url"];
+  std::string code = url.substr(url.find("team-code=") + 10);
+  auto info = c.get("/v8/teams/invitations/info?code=" + code);
+  REQUIRE(info.status == 200);
+  CHECK(info.json()["id"] == inv.json()["id"]);
+  CHECK(c.get("/v8/teams/invitations/info?code=nope").json()["label"] == "invalid-invitation-code");
+  CHECK(c.get("/v8/teams/" + team + "/invitations", alice.auth()).json()["invitations"].size() == 1);
+  auto wrong_email = c.post_json("/v8/register", {{"name", "Mallory"}, {"email", "mallory@example.com"},
+                                                  {"password", "secret-password"}, {"team_code", code}});
+  CHECK(wrong_email.status == 400);
+  CHECK(wrong_email.json()["label"] == "invalid-invitation-code");
+  User bob = make_user(c, "bob", {{"team_code", code}});
+  CHECK(c.get("/v8/self", bob.auth()).json()["team"] == team);
+  CHECK(c.get("/v8/teams/" + team + "/members/" + bob.id, alice.auth()).json()["permissions"]["self"] ==
+        teams::kMemberPermissions);
+  auto joined = events_of_type(notifications_of(c, alice, alice.client), "team.member-join");
+  REQUIRE(joined.size() == 1);
+  CHECK(joined[0]["team"] == team);
+  CHECK(joined[0]["data"]["user"] == bob.id);
+  auto reused = c.post_json("/v8/register", {{"name", "Bob 2"}, {"email", "bob@example.com"},
+                                             {"password", "secret-password"}, {"team_code", code}});
+  CHECK(reused.status == 400);
+  CHECK(c.get("/v8/teams/" + team + "/invitations", alice.auth()).json()["invitations"].empty());
+  auto by_member = c.post_json("/v8/teams/" + team + "/invitations", {{"email", "eve@example.com"}}, bob.auth());
+  CHECK(by_member.status == 403);
+  CHECK(by_member.json()["label"] == "insufficient-permissions");
+  CHECK(c.post_json("/v8/teams/" + team + "/invitations", {{"email", "x@example.com"}, {"role", "owner"}}, alice.auth())
+            .status == 201);  // the owner may hand out owner rights
+  CHECK(c.post_json("/v8/teams/" + team + "/invitations", {{"email", "x@example.com"}, {"role", "boss"}}, alice.auth())
+            .status == 400);
+
+  // A team group with Bob, no connection needed; the message reaches him.
+  auto created = c.post_json("/v8/conversations",
+                             {{"name", "team group"}, {"qualified_users", {qid(bob)}},
+                              {"team", {{"teamid", team}, {"managed", false}}}},
+                             alice.auth());
+  REQUIRE(created.status == 201);
+  const std::string conv = created.json()["id"];
+  CHECK(created.json()["team"] == team);
+  send(c, alice, conv, to(alice, {{&bob, bob.client}}, "hi team"), 201);
+  auto got = events_of_type(notifications_of(c, bob, bob.client), "conversation.otr-message-add");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["data"]["text"] == base64_encode("hi team"));
+  CHECK(got[0]["team"] == team);
+
+  // Carol (personal, connected to Alice) joins; closing the group to non-team members removes her.
+  User carol = make_user(c, "carol");
+  connect(c, alice, carol);
+  const std::string base = "/v8/conversations/" + kDomain + "/" + conv;
+  REQUIRE(c.post_json(base + "/members", {{"qualified_users", {qid(carol)}}}, alice.auth()).status == 200);
+  auto closed = c.request("PUT", base + "/access", R"({"access":["invite"],"access_role":["team_member"]})", alice.auth());
+  REQUIRE(closed.status == 200);
+  auto left = events_of_type(notifications_of(c, carol, carol.client), "conversation.member-leave");
+  REQUIRE(left.size() == 1);
+  CHECK(left[0]["data"]["qualified_user_ids"][0]["id"] == carol.id);
+  CHECK(left[0]["data"]["reason"] == "removed");
+  CHECK(events_of_type(notifications_of(c, bob, bob.client), "conversation.member-leave").size() == 1);
+  CHECK(c.get(base, carol.auth()).status == 403);
+  json others = c.get(base, alice.auth()).json()["members"]["others"];
+  REQUIRE(others.size() == 1);
+  CHECK(others[0]["id"] == bob.id);
 }
 
 TEST_CASE("conversations.max_group_size caps creation and additions with 403 too-many-members") {
