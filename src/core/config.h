@@ -51,6 +51,7 @@ struct Config {
   // [notifications]
   int notifications_retention_days = 28;
   int64_t notifications_max_store_mb = 4096;
+  int64_t notifications_max_per_user = 100000;
   // [websocket]
   int websocket_max_queued_frames = 1024;
   int websocket_idle_timeout_seconds = 60;

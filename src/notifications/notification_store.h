@@ -61,12 +61,18 @@ struct LmdbStoreOptions {
   size_t map_size_bytes = size_t{4} << 30;          // maximum size of the store on disk
   size_t trim_batch = 10000;                        // keys examined per trim pass (one write txn)
   int64_t trim_interval_ms = 60 * 1000;             // pause between passes once a sweep is done
+  // Notifications one user's queue keeps at most (per-client ciphertext makes one per client
+  // and message). An append beyond it deletes that user's oldest ones in the same commit: a
+  // client whose `since` was among them gets 404 from /notifications and resyncs, as after
+  // retention trimming. Bounds what one busy user with an offline client can take from the store.
+  size_t max_per_user = 100000;
 };
 
 // The LMDB queue: one environment per process (opening the same directory twice in one
 // process is refused: LMDB would corrupt its locks). Appends from concurrent threads are
 // group-committed by one committer thread (one fsynced write transaction per batch); the same
-// thread trims expired notifications in bounded passes in the background.
+// thread trims expired notifications in bounded passes in the background. Each user's entry
+// count is kept in the meta database so the max_per_user cap costs O(1) per append.
 class LmdbNotificationStore : public NotificationStore {
  public:
   // One bounded trim pass as if the time were now_ms; resumes where the previous pass stopped

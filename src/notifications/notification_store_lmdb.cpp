@@ -5,7 +5,9 @@
 // contiguous key range in id order and paging is a cursor walk. Value = visibility (u8 count,
 // then u8 length + client id for each; count 0 = every client) followed by the payload JSON.
 // Database "meta": "last_id" = the highest id ever written, so ids keep increasing after a
-// restart even if the wall clock went back.
+// restart even if the wall clock went back; "n", NUL, user_id = the number of notifications in
+// that user's queue (8 bytes, native order), maintained by appends and trims, absent for users
+// whose queue predates it (then counted once by walking the queue).
 //
 // Writes: append() queues its batch and waits; one committer thread takes every queued batch,
 // writes them in one transaction, commits (LMDB fsyncs the commit), informs the commit observer
@@ -23,8 +25,10 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include "core/log.h"
+#include "http/metrics.h"
 #include "core/time.h"
 #include "notifications/notification_store.h"
 #include "notifications/time_uuid.h"
@@ -378,9 +382,11 @@ class LmdbStore final : public LmdbNotificationStore {
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     std::string last_id;
+    std::unordered_map<std::string, uint64_t> appended;  // user → notifications added in this txn
     for (Pending* p : batch) {
       for (size_t i = 0; i < p->deliveries->size(); ++i) {
         if (rc != MDB_SUCCESS) break;
+        ++appended[(*p->deliveries)[i].user_id];
         std::string id = new_time_uuid();
         unsigned char sk[kSortKeyBytes];
         sort_key(id, sk);
@@ -396,6 +402,8 @@ class LmdbStore final : public LmdbNotificationStore {
       MDB_val k = as_val(name), v = as_val(last_id);
       rc = mdb_put(txn, meta_db_, &k, &v, 0);
     }
+    for (auto it = appended.begin(); rc == MDB_SUCCESS && it != appended.end(); ++it)
+      rc = enforce_cap(txn, it->first, it->second);
     if (rc == MDB_SUCCESS) {
       rc = mdb_txn_commit(txn);  // durable (fsync) when this returns
     } else if (txn) {
@@ -422,6 +430,69 @@ class LmdbStore final : public LmdbNotificationStore {
     }
   }
 
+  static std::string count_key(const std::string& user_id) {
+    std::string k("n\0", 2);
+    return k + user_id;
+  }
+
+  // The user's notification count as of txn, counting the queue once if it has no count yet.
+  uint64_t load_count(MDB_txn* txn, const std::string& user_id, bool& counted) {
+    std::string key = count_key(user_id);
+    MDB_val k = as_val(key), v;
+    counted = false;
+    if (mdb_get(txn, meta_db_, &k, &v) == MDB_SUCCESS && v.mv_size == sizeof(uint64_t)) {
+      uint64_t n;
+      std::memcpy(&n, v.mv_data, sizeof n);
+      return n;
+    }
+    counted = true;
+    uint64_t n = 0;
+    std::string prefix = user_prefix(user_id);
+    Cursor cur(txn, queue_db_);
+    MDB_val ck = as_val(prefix), cv;
+    for (int rc = cur.get(ck, cv, MDB_SET_RANGE); rc == MDB_SUCCESS && has_prefix(ck, prefix);
+         rc = cur.get(ck, cv, MDB_NEXT))
+      ++n;
+    return n;
+  }
+
+  int store_count(MDB_txn* txn, const std::string& user_id, uint64_t n) {
+    std::string key = count_key(user_id);
+    MDB_val k = as_val(key);
+    if (n == 0) {
+      int rc = mdb_del(txn, meta_db_, &k, nullptr);
+      return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+    }
+    MDB_val v{sizeof n, &n};
+    return mdb_put(txn, meta_db_, &k, &v, 0);
+  }
+
+  // After `added` appends for user_id in txn: updates the count and deletes the user's oldest
+  // notifications beyond max_per_user.
+  int enforce_cap(MDB_txn* txn, const std::string& user_id, uint64_t added) {
+    bool counted = false;
+    uint64_t n = load_count(txn, user_id, counted);
+    if (!counted) n += added;  // a fresh count already includes this txn's appends
+    if (n > opt_.max_per_user) {
+      uint64_t excess = n - opt_.max_per_user;
+      std::string prefix = user_prefix(user_id);
+      Cursor cur(txn, queue_db_);
+      MDB_val k = as_val(prefix), v;
+      int rc = cur.get(k, v, MDB_SET_RANGE);
+      uint64_t deleted = 0;
+      for (; deleted < excess && rc == MDB_SUCCESS && has_prefix(k, prefix); ++deleted) {
+        rc = mdb_cursor_del(cur.raw(), 0);
+        if (rc != MDB_SUCCESS) return rc;
+        k = as_val(prefix);
+        rc = cur.get(k, v, MDB_SET_RANGE);  // the user's new oldest
+      }
+      if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) return rc;
+      n -= deleted;
+      cap_trimmed_.inc(deleted);
+    }
+    return store_count(txn, user_id, n);
+  }
+
   // Walks at most trim_batch keys from where the last pass stopped: deletes the expired head of
   // each user's queue (ids are time-ordered, so the first live one ends that user) and jumps to
   // the next user.
@@ -442,6 +513,7 @@ class LmdbStore final : public LmdbNotificationStore {
       }
       size_t steps = 0;
       std::string key;
+      std::unordered_map<std::string, uint64_t> removed;  // user → expired notifications deleted
       while (rc == MDB_SUCCESS && steps < opt_.trim_batch) {
         ++steps;
         key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
@@ -451,6 +523,7 @@ class LmdbStore final : public LmdbNotificationStore {
                          reinterpret_cast<const unsigned char*>(key.data()) + nul + 1))) < cutoff_ms) {
           check(mdb_cursor_del(cur.raw(), 0), "lmdb trim delete");
           ++r.deleted;
+          ++removed[key.substr(0, nul)];
           k = as_val(key);
           rc = cur.get(k, v, MDB_SET_RANGE);  // the key after the deleted one
         } else {
@@ -465,6 +538,11 @@ class LmdbStore final : public LmdbNotificationStore {
       } else {
         check(rc, "lmdb trim");
         trim_resume_.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+      }
+      for (const auto& [user, gone] : removed) {
+        bool counted = false;
+        uint64_t n = load_count(txn, user, counted);  // a fresh count is already net of the deletes
+        check(store_count(txn, user, counted ? n : n - std::min(n, gone)), "lmdb trim count");
       }
     } catch (...) {
       mdb_txn_abort(txn);
@@ -489,6 +567,9 @@ class LmdbStore final : public LmdbNotificationStore {
 
   std::mutex trim_mu_;
   std::string trim_resume_;  // first key of the next trim pass; empty = from the start
+
+  http::Counter& cap_trimmed_ = http::Metrics::instance().counter(
+      "wirebox_notifications_cap_trimmed_total", "Notifications deleted because a user's queue exceeded max_per_user");
 
   std::thread committer_;
 };

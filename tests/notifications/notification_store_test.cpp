@@ -231,3 +231,55 @@ TEST_CASE("lmdb store: concurrent appends are all stored, ids strictly increasin
   CHECK(observed.size() == static_cast<size_t>(kThreads * kPerThread * 2));
   for (size_t i = 1; i < observed.size(); ++i) CHECK(*time_uuid_ticks(observed[i]) > *time_uuid_ticks(observed[i - 1]));
 }
+
+TEST_CASE("lmdb store: a user's queue is capped at max_per_user; the oldest go, a trimmed since is 404") {
+  test::TempDir dir;
+  auto opt = options(dir);
+  opt.max_per_user = 100;
+  opt.retention_ms = 60 * 1000;
+  std::string first_page_last;
+  {
+    auto store = make_lmdb_notification_store(opt);
+    // An offline client's queue: Bob's phone read up to #9, then stayed away.
+    std::vector<Delivery> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(event(kBob, i, {"phone"}));
+    auto ids = store->append(batch);
+    REQUIRE(ids);
+    first_page_last = ids->back();
+    // 150 more, in batches of mixed users: Alice is far below the cap and keeps everything.
+    for (int i = 10; i < 160; i += 10) {
+      std::vector<Delivery> more;
+      for (int j = i; j < i + 10; ++j) more.push_back(event(kBob, j, {"phone"}));
+      more.push_back(event(kAlice, i));
+      REQUIRE(store->append(more));
+    }
+    auto page = store->list(kBob, "phone", "", 1000);
+    REQUIRE(page);
+    std::vector<int> expected;
+    for (int i = 60; i < 160; ++i) expected.push_back(i);
+    CHECK(numbers(*page) == expected);  // the newest 100, in order
+    CHECK(store->list(kAlice, "c", "", 1000)->notifications.size() == 15);
+    // The phone's since was trimmed: 404, so it does a full resync (and then pages normally).
+    auto stale = store->list(kBob, "phone", first_page_last, 100);
+    REQUIRE_FALSE(stale);
+    CHECK(stale.error().code == 404);
+    CHECK(store->list(kBob, "phone", page->notifications.back().id, 100)->notifications.empty());
+  }
+  // The count survives a restart: the next append trims exactly one.
+  auto store = make_lmdb_notification_store(opt);
+  REQUIRE(store->append({event(kBob, 160, {"phone"})}));
+  auto page = store->list(kBob, "phone", "", 1000);
+  REQUIRE(page->notifications.size() == 100);
+  CHECK(numbers(*page).front() == 61);
+  CHECK(numbers(*page).back() == 160);
+  // Retention trimming keeps the count right: once everything expired, the queue refills to
+  // the full cap before anything is deleted.
+  size_t trimmed = 0;
+  for (int pass = 0; pass < 100 && trimmed < 115; ++pass) trimmed += store->trim_pass(now_ms() + 3600 * 1000);
+  CHECK(trimmed == 115);
+  std::vector<Delivery> refill;
+  for (int i = 0; i < 100; ++i) refill.push_back(event(kBob, 1000 + i));
+  REQUIRE(store->append(refill));
+  CHECK(store->list(kBob, "phone", "", 1000)->notifications.size() == 100);
+  CHECK(numbers(*store->list(kBob, "phone", "", 1000)).front() == 1000);
+}

@@ -120,6 +120,7 @@ void Daemon::start() {
   store_options.dir = c.data_dir + "/events";
   store_options.retention_ms = int64_t{c.notifications_retention_days} * 24 * 3600 * 1000;
   store_options.map_size_bytes = static_cast<size_t>(c.notifications_max_store_mb) << 20;
+  store_options.max_per_user = static_cast<size_t>(c.notifications_max_per_user);
   d.notifications = notifications::make_lmdb_notification_store(store_options);
   websocket::HubOptions hub_options;
   hub_options.max_queued_frames = static_cast<size_t>(c.websocket_max_queued_frames);
