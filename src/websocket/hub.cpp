@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "http/metrics.h"
+#include "websocket/tls_socket.h"
 
 namespace wirebox::websocket {
 
@@ -74,7 +75,7 @@ namespace {
 
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
-  Socket(std::shared_ptr<Hub::Impl> hub, http::TlsStream&& stream, http::Identity identity, std::string client)
+  Socket(std::shared_ptr<Hub::Impl> hub, TlsSocket&& stream, http::Identity identity, std::string client)
       : hub_(std::move(hub)),
         ws_(std::move(stream)),
         user_(std::move(identity.user_id)),
@@ -197,7 +198,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
     closing_ = true;
     finish();
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
   }
 
   // The socket is going away: stop receiving pushes now.
@@ -207,7 +208,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   }
 
   std::shared_ptr<Hub::Impl> hub_;
-  bws::stream<http::TlsStream> ws_;
+  bws::stream<TlsSocket> ws_;
   std::string user_, client_;
   int64_t expires_at_;
   net::steady_timer expiry_;
@@ -250,7 +251,14 @@ Hub::~Hub() = default;
 
 void Hub::accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream) {
   std::string client = req.query_param("client").value_or(req.identity.client_id);
-  auto s = std::make_shared<Socket>(impl_, std::move(stream), req.identity, std::move(client));
+  auto lean = TlsSocket::take_over(stream);
+  if (!lean) {
+    log::info("websocket", "data buffered before the upgrade completed; connection dropped user=" + req.identity.user_id);
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream).socket().close(ignored);
+    return;
+  }
+  auto s = std::make_shared<Socket>(impl_, std::move(*lean), req.identity, std::move(client));
   s->start(std::move(message));
 }
 
