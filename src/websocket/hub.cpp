@@ -148,8 +148,15 @@ class Socket : public std::enable_shared_from_this<Socket> {
     ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
+  // A failed read covers the bad input Beast detects itself: malformed or unmasked frames
+  // (closed with 1002), messages over read_message_max (1009), invalid UTF-8 (1007), TLS garbage
+  // (dropped). Beast sends the close frame where there is one to send.
   void on_read(beast::error_code ec) {
     if (ec) return finish();
+    if (!ws_.got_text()) {  // clients send text only ("ping", acks): binary is not our protocol
+      in_.consume(in_.size());
+      return close(bws::close_reason(bws::close_code::unknown_data, "binary frames are not accepted"));
+    }
     bool ping = ws_.got_text() && in_.size() == 4 && beast::buffers_to_string(in_.data()) == "ping";
     in_.consume(in_.size());
     if (ping) {

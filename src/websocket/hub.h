@@ -6,8 +6,10 @@
 // have several). push() (the EventPublisher's sink) serialises the notification once as
 // {"id","transient","payload"} and queues it on every socket of the user that may see it
 // (delivery.clients empty: all; otherwise only the listed clients), in call order. A text
-// "ping" is answered with "pong". The socket is closed with 1000 when its access token
-// expires (the client reconnects with a fresh token, as on any server close). Backpressure:
+// "ping" is answered with "pong"; other text is ignored; a binary frame closes the socket with
+// 1003, an oversized (> 64 KiB) or malformed frame with 1009 / 1002. The socket is closed with
+// 1000 when its access token expires (the client reconnects with a fresh token, as on any
+// server close). Backpressure:
 // each socket queues at most max_queued_frames / max_queued_bytes; beyond that the consumer is
 // too slow and is disconnected (it catches up from /notifications when it reconnects).
 #pragma once

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -98,6 +99,28 @@ void WssClient::send_text(const std::string& text) {
   d.ws.text(true);
   auto ec = d.run_op([&](auto h) { d.ws.async_write(net::buffer(text), std::move(h)); }, std::chrono::seconds(5));
   if (ec) throw std::runtime_error("websocket write failed: " + ec.message());
+}
+
+void WssClient::send_binary(const std::string& bytes) {
+  Impl& d = *impl_;
+  d.ws.binary(true);
+  auto ec = d.run_op([&](auto h) { d.ws.async_write(net::buffer(bytes), std::move(h)); }, std::chrono::seconds(5));
+  if (ec) throw std::runtime_error("websocket write failed: " + ec.message());
+}
+
+void WssClient::send_raw(const std::string& bytes) {
+  Impl& d = *impl_;
+  auto ec = d.run_op([&](auto h) { net::async_write(d.ws.next_layer(), net::buffer(bytes), std::move(h)); },
+                     std::chrono::seconds(5));
+  if (ec) throw std::runtime_error("raw write failed: " + ec.message());
+}
+
+void WssClient::send_raw_tcp(const std::string& bytes) {
+  Impl& d = *impl_;
+  auto ec = d.run_op(
+      [&](auto h) { net::async_write(beast::get_lowest_layer(d.ws).socket(), net::buffer(bytes), std::move(h)); },
+      std::chrono::seconds(5));
+  if (ec) throw std::runtime_error("raw TCP write failed: " + ec.message());
 }
 
 std::optional<WsFrame> WssClient::read(std::chrono::milliseconds timeout) {

@@ -37,6 +37,11 @@ class WssClient {
   WssClient& operator=(const WssClient&) = delete;
 
   void send_text(const std::string& text);
+  void send_binary(const std::string& bytes);
+  // Writes bytes straight into the TLS stream, bypassing WebSocket framing (garbage frames).
+  void send_raw(const std::string& bytes);
+  // Writes bytes straight onto the TCP socket, below TLS (garbage TLS records).
+  void send_raw_tcp(const std::string& bytes);
   // The next frame, or nullopt if none arrived within timeout or the connection is closed.
   std::optional<WsFrame> read(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
   // Waits (reading and discarding frames) until the server closes; the close code, or nullopt

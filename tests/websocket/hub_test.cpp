@@ -168,3 +168,64 @@ TEST_CASE("hub: closes with 1000 when the access token expires") {
   CHECK(*code == 1000);
   CHECK(eventually([&] { return hub.open_sockets() == 0; }));
 }
+
+TEST_CASE("hub: binary, oversized and garbage frames close that socket only; the hub keeps serving") {
+  websocket::Hub hub;
+  http::Router router;
+  setup(router, hub);
+  test::TestServer srv(router);
+  test::WssClient good(srv.port(), "/await?access_token=" + kBob + "&client=c1");
+  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
+
+  SECTION("binary frame: 1003") {
+    test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+    ws.send_binary(std::string("\x00\x01\x02ping", 7));
+    CHECK(ws.wait_closed(5000ms) == 1003);
+  }
+  SECTION("a message over 64 KiB: 1009") {
+    test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+    try {
+      ws.send_text(std::string(256 * 1024, 'p'));
+    } catch (const std::runtime_error&) {
+      // the server may close before it has read the whole frame
+    }
+    auto code = ws.wait_closed(5000ms);
+    INFO("close code " << (code ? *code : -1));
+    CHECK(code == 1009);
+  }
+  SECTION("an unmasked frame with a reserved opcode: 1002") {
+    test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+    ws.send_raw("\x8f\x05hello");  // FIN + opcode 0xF, no mask bit
+    CHECK(ws.wait_closed(5000ms) == 1002);
+  }
+  SECTION("a frame header announcing 2^63 bytes") {
+    test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+    ws.send_raw(std::string("\x81\xff\x7f\xff\xff\xff\xff\xff\xff\xff\x01\x02\x03\x04", 14));
+    auto code = ws.wait_closed(5000ms);
+    REQUIRE(code);
+    CHECK(*code != 1000);
+  }
+  SECTION("garbage below TLS: the connection is dropped") {
+    test::WssClient ws(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
+    REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+    // An application-data record header and 32 bytes that no key decrypts.
+    ws.send_raw_tcp(std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, 'g'));
+    auto code = ws.wait_closed(5000ms);
+    REQUIRE(code);
+    CHECK(*code != 1000);
+  }
+  // The bad socket is gone; the good one still gets pushes and pongs.
+  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
+  hub.push(delivery(kBob, 1), "b1", false);
+  auto f = good.read();
+  REQUIRE(f);
+  CHECK(nlohmann::json::parse(f->data)["id"] == "b1");
+  good.send_text("ping");
+  auto pong = good.read();
+  REQUIRE(pong);
+  CHECK(pong->data == "pong");
+}
