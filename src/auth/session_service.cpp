@@ -67,7 +67,7 @@ Result<SessionService::Refreshed> SessionService::refresh(std::string_view cooki
   std::string hash = cookie_hash(cookie_value);
   auto rec = cookies_->find(hash);
   int64_t now = now_seconds();
-  if (!rec || rec->expires_at <= now) return kInvalidCookie;
+  if (!rec || rec->expires_at <= now || is_blocked(rec->user_id)) return kInvalidCookie;
   if (client_id && *client_id != rec->client_id) {
     if (!client_check_ || !client_check_(rec->user_id, *client_id))
       return ApiError{403, "invalid-credentials", "Unknown client"};
@@ -103,7 +103,19 @@ Status SessionService::logout_everywhere(const std::string& user_id) { return co
 Result<http::Identity> SessionService::verify(std::string_view access_token) const {
   auto claims = signer_->verify(access_token, now_seconds());
   if (!claims) return claims.error();
+  if (is_blocked(claims->user_id)) return ApiError::unauthorized("Account suspended or deleted");
   return http::Identity{claims->user_id, claims->client_id, claims->expires_at};
+}
+
+void SessionService::set_blocked(const std::string& user_id, bool blocked) {
+  std::unique_lock<std::shared_mutex> lock(blocked_mu_);
+  if (blocked) blocked_.insert(user_id);
+  else blocked_.erase(user_id);
+}
+
+bool SessionService::is_blocked(const std::string& user_id) const {
+  std::shared_lock<std::shared_mutex> lock(blocked_mu_);
+  return !blocked_.empty() && blocked_.count(user_id) > 0;
 }
 
 }  // namespace wirebox::auth

@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -49,7 +51,14 @@ class SessionService {
   Status logout(std::string_view cookie_value);
   Status logout_everywhere(const std::string& user_id);
 
+  // 401 also for a blocked user's otherwise valid token.
   Result<http::Identity> verify(std::string_view access_token) const;
+
+  // Blocked (suspended or deleted) accounts: their access tokens are refused from now on and
+  // their cookies no longer refresh. Tokens are verified without the database, so the set
+  // lives here; the daemon fills it from the user store at start.
+  void set_blocked(const std::string& user_id, bool blocked);
+  bool is_blocked(const std::string& user_id) const;
 
   // zuid value from a Cookie header, empty if absent.
   static std::string cookie_from_header(std::string_view cookie_header);
@@ -63,6 +72,8 @@ class SessionService {
   std::shared_ptr<TokenSigner> signer_;
   std::unique_ptr<CookieStore> cookies_;
   ClientCheck client_check_;
+  mutable std::shared_mutex blocked_mu_;
+  std::unordered_set<std::string> blocked_;
 };
 
 }  // namespace wirebox::auth

@@ -66,8 +66,66 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"turn.max_allocations_per_user", "Allocations one user (credential r= value) may hold"},
       {"turn.max_lifetime_seconds", "Longest allocation lifetime a client may request"},
       {"turn.credential_ttl_seconds", "Lifetime of credentials from /calls/config (also its ttl field)"},
+      {"admin.socket", "Unix socket wirectl talks to (mode 0660); empty = <data_dir>/admin.sock"},
   };
   return keys;
+}
+
+std::string admin_socket_path(const Config& c) {
+  return c.admin_socket.empty() ? c.data_dir + "/admin.sock" : c.admin_socket;
+}
+
+std::vector<std::pair<std::string, std::string>> config_values(const Config& c) {
+  auto b = [](bool v) { return std::string(v ? "true" : "false"); };
+  auto n = [](auto v) { return std::to_string(v); };
+  std::string origins;
+  for (const auto& o : c.cors_origins) origins += (origins.empty() ? "" : ",") + o;
+  return {
+      {"server.domain", c.domain},
+      {"server.data_dir", c.data_dir},
+      {"server.log_level", c.log_level},
+      {"http.listen", (c.listen_address.find(':') != std::string::npos ? "[" + c.listen_address + "]"
+                                                                       : c.listen_address) +
+                          ":" + n(c.listen_port)},
+      {"http.cert", c.cert_file},
+      {"http.key", c.key_file},
+      {"http.loops", n(c.loops)},
+      {"http.workers", n(c.workers)},
+      {"http.max_body_bytes", n(c.max_body_bytes)},
+      {"http.max_connections", n(c.max_connections)},
+      {"http.idle_timeout_seconds", n(c.idle_timeout_seconds)},
+      {"http.cors_origins", origins},
+      {"metrics.listen", c.metrics_listen},
+      {"auth.registration", c.registration},
+      {"auth.access_token_ttl_seconds", n(c.access_token_ttl_seconds)},
+      {"auth.persistent_cookie_ttl_seconds", n(c.persistent_cookie_ttl_seconds)},
+      {"auth.session_cookie_ttl_seconds", n(c.session_cookie_ttl_seconds)},
+      {"auth.cookie_renew_age_seconds", n(c.cookie_renew_age_seconds)},
+      {"auth.login_attempts_per_minute", n(c.login_attempts_per_minute)},
+      {"auth.password_scrypt_log2_n", n(c.password_scrypt_log2_n)},
+      {"clients.max_permanent", n(c.max_permanent_clients)},
+      {"notifications.retention_days", n(c.notifications_retention_days)},
+      {"notifications.max_store_mb", n(c.notifications_max_store_mb)},
+      {"websocket.max_queued_frames", n(c.websocket_max_queued_frames)},
+      {"websocket.idle_timeout_seconds", n(c.websocket_idle_timeout_seconds)},
+      {"turn.enabled", b(c.turn_enabled)},
+      {"turn.listen_udp", c.turn_listen_udp},
+      {"turn.listen_tcp", c.turn_listen_tcp},
+      {"turn.listen_tls", c.turn_listen_tls},
+      {"turn.public_host", c.turn_public_host},
+      {"turn.relay_address", c.turn_relay_address},
+      {"turn.relay_address_v6", c.turn_relay_address_v6},
+      {"turn.relay_public_address", c.turn_relay_public_address},
+      {"turn.relay_ports", n(c.turn_relay_port_min) + "-" + n(c.turn_relay_port_max)},
+      {"turn.secret_file", c.turn_secret_file},
+      {"turn.allow_loopback_peers", b(c.turn_allow_loopback_peers)},
+      {"turn.loops", n(c.turn_loops)},
+      {"turn.max_allocations", n(c.turn_max_allocations)},
+      {"turn.max_allocations_per_user", n(c.turn_max_allocations_per_user)},
+      {"turn.max_lifetime_seconds", n(c.turn_max_lifetime_seconds)},
+      {"turn.credential_ttl_seconds", n(c.turn_credential_ttl_seconds)},
+      {"admin.socket", c.admin_socket},
+  };
 }
 
 bool parse_listen(const std::string& s, std::string& address, uint16_t& port) {
@@ -238,6 +296,7 @@ Result<Config> load_config(const std::optional<std::string>& file,
     str("turn.relay_address_v6", c.turn_relay_address_v6);
     str("turn.relay_public_address", c.turn_relay_public_address);
     str("turn.secret_file", c.turn_secret_file);
+    str("admin.socket", c.admin_socket);
     std::string ports = std::to_string(c.turn_relay_port_min) + "-" + std::to_string(c.turn_relay_port_max);
     str("turn.relay_ports", ports);
     if (!parse_port_range(ports, c.turn_relay_port_min, c.turn_relay_port_max))

@@ -82,10 +82,19 @@ struct Config {
   uint32_t turn_max_allocations_per_user = 16;
   uint32_t turn_max_lifetime_seconds = 3600;
   int64_t turn_credential_ttl_seconds = 3600;
+  // [admin]
+  std::string admin_socket;  // empty: <data_dir>/admin.sock
 };
+
+// The admin socket path admin.socket names, or its default <data_dir>/admin.sock.
+std::string admin_socket_path(const Config& config);
 
 // Every recognised key, "section.key", with its one-line description (docs and `config check`).
 const std::vector<std::pair<std::string, std::string>>& config_keys();
+
+// Every key of config_keys() with its effective value as text, in the same order (`wirectl
+// config show`).
+std::vector<std::pair<std::string, std::string>> config_values(const Config& config);
 
 // Loads file (if given) then applies overrides ("section.key" → value). Errors name the key.
 Result<Config> load_config(const std::optional<std::string>& file,

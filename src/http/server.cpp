@@ -687,6 +687,10 @@ void Server::stop() {
   s.loops.clear();
 }
 
+net::io_context& Server::first_loop() { return *impl_->loops.at(0); }
+
+void Server::post_blocking(std::function<void()> work) { net::post(*impl_->pool, std::move(work)); }
+
 uint16_t Server::port() const { return impl_->port; }
 
 uint16_t Server::metrics_port() const { return impl_->metrics_port; }

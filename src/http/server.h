@@ -9,12 +9,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "http/router.h"
 #include "http/tls.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace wirebox::http {
 
@@ -45,6 +50,12 @@ class Server {
   void stop();
   uint16_t port() const;          // bound public port
   uint16_t metrics_port() const;  // bound metrics port, 0 if off
+
+  // For other local listeners that share the daemon's threads (the admin socket), between
+  // start() and stop(): the first I/O loop, and the blocking worker pool. stop() joins the pool
+  // (queued work still runs) before it stops the loops.
+  boost::asio::io_context& first_loop();
+  void post_blocking(std::function<void()> work);
 
   struct Impl;  // defined in server.cpp; public so the sessions there can name it
 

@@ -78,6 +78,9 @@ class LmdbNotificationStore : public NotificationStore {
   // One bounded trim pass as if the time were now_ms; resumes where the previous pass stopped
   // and wraps around. Returns the number of notifications deleted.
   virtual size_t trim_pass(int64_t now_ms) = 0;
+  // Writes a consistent, compacted copy of the environment (one read transaction, so appends
+  // keep committing) into the existing empty directory `dir`. For online backups; blocking.
+  virtual Status copy_to(const std::string& dir) = 0;
 };
 
 // Throws std::runtime_error (with the path and LMDB's reason) if the store cannot be opened.

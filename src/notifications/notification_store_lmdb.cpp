@@ -222,6 +222,12 @@ class LmdbStore final : public LmdbNotificationStore {
     return std::move(p.ids);
   }
 
+  Status copy_to(const std::string& dir) override {
+    int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+    if (rc != MDB_SUCCESS) return ApiError::internal("notification store copy to " + dir + ": " + mdb_strerror(rc));
+    return {};
+  }
+
   Result<Page> list(const std::string& user_id, const std::string& client_id, const std::string& since,
                     size_t size) override {
     Page page;

@@ -178,4 +178,47 @@ void Database::read(const std::function<void(Connection&)>& fn) {
   }
 }
 
+Status Database::snapshot_to(const std::string& path) const {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    rc = sqlite3_prepare_v2(db, "VACUUM INTO ?", -1, &st, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, path.c_str(), -1, SQLITE_TRANSIENT);
+      rc = sqlite3_step(st);
+      if (rc == SQLITE_DONE) rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+  }
+  std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return ApiError::internal("database snapshot to " + path + ": " + msg);
+  return {};
+}
+
+Status check_integrity(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::string problem;
+  if (rc == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &st, nullptr);
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* text = sqlite3_column_text(st, 0);
+      problem = text ? reinterpret_cast<const char*>(text) : "";
+      if (problem == "ok") problem.clear();
+    } else {
+      problem = sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(st);
+  } else {
+    problem = db ? sqlite3_errmsg(db) : "out of memory";
+  }
+  sqlite3_close(db);
+  if (!problem.empty()) return ApiError::bad_request("database " + path + " fails the integrity check: " + problem);
+  return {};
+}
+
 }  // namespace wirebox::storage

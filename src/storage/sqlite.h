@@ -97,6 +97,10 @@ class Database {
   Status try_write(std::string_view what, const std::function<void(Connection&)>& fn);
   // Runs fn on a read-only connection (snapshot of the last commit).
   void read(const std::function<void(Connection&)>& fn);
+  // Writes a consistent, compacted copy of the database as of one committed state to `path`
+  // (VACUUM INTO on a connection of its own, so writers keep going). `path` must not exist.
+  // For online backups; blocking.
+  Status snapshot_to(const std::string& path) const;
   // Writer connection for start-up work (migrations) before any concurrent use.
   Connection& writer_for_setup() { return *writer_; }
 
@@ -113,5 +117,9 @@ class Database {
   std::vector<sqlite3*> idle_readers_;
   std::vector<sqlite3*> all_readers_;
 };
+
+// Opens the database file at `path` read-only and runs SQLite's integrity check; an error names
+// the first problem (e.g. a restored backup that is not a database).
+Status check_integrity(const std::string& path);
 
 }  // namespace wirebox::storage

@@ -64,6 +64,8 @@ class TeamStore {
                               const std::string& icon_key) = 0;
   virtual std::optional<Team> find(const std::string& team_id) = 0;
   virtual std::vector<Team> teams_of(const std::string& user_id) = 0;
+  // Every team, oldest first, with its member count (wirectl team list).
+  virtual std::vector<std::pair<Team, int64_t>> list() = 0;
   virtual std::vector<TeamMember> members(const std::string& team_id) = 0;
   virtual std::optional<TeamMember> member(const std::string& team_id, const std::string& user_id) = 0;
   virtual Status add_member(const std::string& team_id, const TeamMember& member) = 0;

@@ -50,6 +50,19 @@ class SqliteTeamStore : public TeamStore {
     return out;
   }
 
+  std::vector<std::pair<Team, int64_t>> list() override {
+    std::vector<std::pair<Team, int64_t>> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(
+          "SELECT t.id, t.name, t.icon, t.icon_key, t.creator, t.created_at,"
+          " (SELECT COUNT(*) FROM team_members m WHERE m.team_id = t.id) FROM teams t ORDER BY t.created_at, t.id");
+      while (st.step())
+        out.emplace_back(Team{st.text(0), st.text(1), st.text(2), st.text(3), st.text(4), st.integer(5)},
+                         st.integer(6));
+    });
+    return out;
+  }
+
   std::vector<TeamMember> members(const std::string& team_id) override {
     std::vector<TeamMember> out;
     db_.read([&](Connection& c) {

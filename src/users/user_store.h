@@ -67,6 +67,14 @@ class UserStore {
   // Prefix match on name words and handle, best first, excluding `exclude_id`.
   virtual std::vector<User> search(const std::string& query, size_t limit, const std::string& exclude_id) = 0;
   virtual int64_t count() = 0;
+  // Oldest first, for administration (wirectl user list).
+  virtual std::vector<User> list(size_t offset, size_t limit) = 0;
+  virtual std::vector<std::string> ids_with_status(const std::string& status) = 0;
+  // Deletes the account the way Wire does: the row stays (conversations and contacts still
+  // name the id) with status "deleted", name "default", no email, handle, assets, password or
+  // properties, and it leaves the search index. Other modules' rows (clients, cookies, team
+  // membership) are the caller's to remove.
+  virtual Status mark_deleted(const std::string& id) = 0;
 
   // Properties: key → opaque JSON text.
   virtual std::vector<std::string> property_keys(const std::string& user_id) = 0;

@@ -162,6 +162,37 @@ class SqliteUserStore : public UserStore {
     return n;
   }
 
+  std::vector<User> list(size_t offset, size_t limit) override {
+    std::vector<User> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(std::string("SELECT ") + kUserColumns +
+                          " FROM users ORDER BY created_at, id LIMIT ? OFFSET ?");
+      st.bind(1, static_cast<int64_t>(limit)).bind(2, static_cast<int64_t>(offset));
+      while (st.step()) out.push_back(read_user(st));
+    });
+    return out;
+  }
+
+  std::vector<std::string> ids_with_status(const std::string& status) override {
+    std::vector<std::string> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare("SELECT id FROM users WHERE status = ?");
+      st.bind(1, status);
+      while (st.step()) out.push_back(st.text(0));
+    });
+    return out;
+  }
+
+  Status mark_deleted(const std::string& id) override {
+    return db_.try_write("user store", [&](Connection& c) {
+      c.prepare("UPDATE users SET status = 'deleted', name = 'default', email = NULL, handle = NULL,"
+                " assets = '[]', password_hash = '' WHERE id = ?")
+          .bind(1, id).run();
+      c.prepare("DELETE FROM user_properties WHERE user_id = ?").bind(1, id).run();
+      c.prepare("DELETE FROM users_search WHERE user_id = ?").bind(1, id).run();
+    });
+  }
+
   std::vector<std::string> property_keys(const std::string& user_id) override {
     std::vector<std::string> out;
     db_.read([&](Connection& c) {

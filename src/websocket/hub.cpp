@@ -105,6 +105,8 @@ class Socket : public std::enable_shared_from_this<Socket> {
   }
 
   net::any_io_executor executor() { return ws_.get_executor(); }
+  // On the socket's loop: the account was suspended or deleted.
+  void close_blocked() { close(bws::close_reason(bws::close_code::policy_error, "account blocked")); }
 
   // On the socket's loop.
   void enqueue(const Frame& frame, bool text = false) {
@@ -289,6 +291,21 @@ void Hub::push(const notifications::Delivery& delivery, const std::string& notif
     metrics().frames.inc();
     auto ex = s->executor();
     net::post(ex, [s = std::move(s), data] { s->enqueue(data); });
+  }
+}
+
+void Hub::disconnect_user(const std::string& user_id) {
+  std::vector<std::shared_ptr<Socket>> targets;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->by_user.find(user_id);
+    if (it == impl_->by_user.end()) return;
+    for (const auto& e : it->second)
+      if (auto s = e.socket.lock()) targets.push_back(std::move(s));
+  }
+  for (auto& s : targets) {
+    auto ex = s->executor();
+    net::post(ex, [s = std::move(s)] { s->close_blocked(); });
   }
 }
 

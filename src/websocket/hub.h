@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "http/router.h"
 #include "notifications/event_publisher.h"
@@ -41,6 +42,8 @@ class Hub : public notifications::PushSink {
   void push(const notifications::Delivery& delivery, const std::string& notification_id, bool transient) override;
 
   size_t open_sockets() const;
+  // Closes every socket of the user (policy violation, 1008): for suspended and deleted accounts.
+  void disconnect_user(const std::string& user_id);
 
   struct Impl;
 

@@ -264,3 +264,26 @@ TEST_CASE("parse_listen splits ADDR:PORT, including bracketed IPv6", "[config]")
     CHECK(address == "unchanged");
   }
 }
+
+TEST_CASE("config_values names every key once and loads back to the same configuration") {
+  auto original = load_config(std::nullopt, {{"server.domain", "example.org"}, {"http.listen", "[::1]:9443"},
+                                             {"http.cors_origins", "https://a.example, https://b.example"},
+                                             {"turn.relay_ports", "50000-50100"}, {"admin.socket", "/run/x.sock"}});
+  REQUIRE(original.ok());
+  auto values = config_values(*original);
+  REQUIRE(values.size() == config_keys().size());
+  std::map<std::string, std::string> overrides;
+  for (size_t i = 0; i < values.size(); ++i) {
+    CHECK(values[i].first == config_keys()[i].first);
+    overrides[values[i].first] = values[i].second;
+  }
+  auto reloaded = load_config(std::nullopt, overrides);
+  REQUIRE(reloaded.ok());
+  CHECK(config_values(*reloaded) == values);
+  CHECK(overrides["http.listen"] == "[::1]:9443");
+  CHECK(admin_socket_path(*reloaded) == "/run/x.sock");
+  overrides["admin.socket"] = "";
+  auto defaulted = load_config(std::nullopt, overrides);
+  REQUIRE(defaulted.ok());
+  CHECK(admin_socket_path(*defaulted) == defaulted->data_dir + "/admin.sock");
+}

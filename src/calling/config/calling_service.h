@@ -29,6 +29,8 @@ class CallingService {
   uint16_t udp_port() const { return ports_[0]; }
   uint16_t tcp_port() const { return ports_[1]; }
   uint16_t tls_port() const { return ports_[2]; }
+  // Relay counters (active allocations etc.) for `wirectl status`; any thread.
+  turn::RelayTotals relay_totals() const { return relay_->totals(); }
 
  private:
   CallingService() = default;
