@@ -1,8 +1,13 @@
 #include "apps/wireboxd/daemon.h"
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <stdexcept>
 
+#include "admin/admin_server.h"
+#include "admin/admin_service.h"
+#include "admin/data_dir_lock.h"
 #include "assets/asset_service.h"
 #include "assets/asset_store.h"
 #include "assets/blob_directory.h"
@@ -37,7 +42,10 @@ namespace wirebox {
 namespace fs = std::filesystem;
 
 struct Daemon::Impl {
+  // First member, so released last: only once every file of the data directory is closed.
+  std::optional<admin::DataDirLock> lock;
   Config config;
+  std::function<void()> stop_request;
   std::unique_ptr<storage::Database> db;
   std::unique_ptr<teams::TeamStore> teams;
   std::unique_ptr<users::UserStore> users;
@@ -55,6 +63,8 @@ struct Daemon::Impl {
   std::unique_ptr<assets::AssetService> assets;
   http::Router router;
   std::unique_ptr<calling::CallingService> calling;
+  std::unique_ptr<admin::AdminService> admin;
+  std::unique_ptr<admin::AdminServer> admin_server;
   std::unique_ptr<http::Server> server;
 };
 
@@ -69,6 +79,10 @@ void Daemon::start() {
   fs::create_directories(c.data_dir, ec);
   if (ec) throw std::runtime_error("cannot create data directory " + c.data_dir + ": " + ec.message());
   fs::permissions(c.data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  auto lock = admin::DataDirLock::try_acquire(c.data_dir);
+  if (!lock) throw std::runtime_error(lock.error().message);
+  d.lock.emplace(std::move(lock.value()));
+  fs::remove_all(c.data_dir + "/backup-staging", ec);  // left by a daemon stopped during a backup
 
   d.db = std::make_unique<storage::Database>(c.data_dir + "/wirebox.db", c.workers);
   std::vector<storage::ModuleSchema> schemas = {auth::cookie_schema(), teams::team_schema(), users::user_schema(),
@@ -181,18 +195,34 @@ void Daemon::start() {
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();
+  d.admin = std::make_unique<admin::AdminService>(admin::AdminDeps{
+      c, *d.db, *d.users, *d.teams, *d.clients, *d.sessions, *d.notifications, *d.hub, d.calling.get(),
+      d.stop_request});
+  d.admin->load_blocked_users();
+  d.admin_server = std::make_unique<admin::AdminServer>(
+      admin_socket_path(c), d.server->first_loop(),
+      [server = d.server.get()](std::function<void()> work) { server->post_blocking(std::move(work)); },
+      [service = d.admin.get()](const std::string& command, const nlohmann::json& args) {
+        return service->handle(command, args);
+      });
+  if (auto s = d.admin_server->start(); !s) throw std::runtime_error(s.error().message);
+  log::info("wireboxd", "admin socket path=" + admin_socket_path(c));
   log::info("wireboxd", "listening address=" + c.listen_address + " port=" + std::to_string(d.server->port()) +
                             " domain=" + c.domain + " data_dir=" + c.data_dir);
   if (d.server->metrics_port())
     log::info("wireboxd", "metrics address=" + so.metrics_address + " port=" + std::to_string(d.server->metrics_port()));
 }
 
+void Daemon::on_stop_request(std::function<void()> request) { impl_->stop_request = std::move(request); }
+
 void Daemon::stop() {
+  if (impl_->admin_server) impl_->admin_server->stop();
   if (impl_->server) {
     impl_->server->stop();
     impl_->server.reset();
   }
   if (impl_->calling) impl_->calling->stop();
+  impl_->admin_server.reset();
 }
 
 uint16_t Daemon::port() const { return impl_->server ? impl_->server->port() : 0; }

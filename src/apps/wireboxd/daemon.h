@@ -3,6 +3,7 @@
 // to run a real daemon in-process on an ephemeral port.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "core/config.h"
@@ -19,6 +20,9 @@ class Daemon {
   // Prepares state and starts listening. Throws std::runtime_error with a clear reason.
   void start();
   void stop();
+  // What the admin command daemon.stop does (wireboxd: raise SIGTERM); set before start().
+  // Unset, the command is refused.
+  void on_stop_request(std::function<void()> request);
   uint16_t port() const;
   uint16_t metrics_port() const;
 

@@ -2,6 +2,8 @@
 // until SIGTERM/SIGINT, then shuts down cleanly (listeners closed, in-flight commits finished).
 // SIGHUP re-reads the TLS certificates (new handshakes use them). Under systemd (Type=notify)
 // it reports READY=1 once listening, RELOADING=1/READY=1 around a reload and STOPPING=1.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
 
   std::string listen_address = config->listen_address;
   wirebox::Daemon daemon(std::move(config.value()));
+  daemon.on_stop_request([] { kill(getpid(), SIGTERM); });
   try {
     daemon.start();
   } catch (const std::exception& e) {
