@@ -84,6 +84,8 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& c) 
       {"server.domain", c.domain},
       {"server.data_dir", c.data_dir},
       {"server.log_level", c.log_level},
+      {"server.public_url", c.public_url},
+      {"server.title", c.title},
       {"http.listen", (c.listen_address.find(':') != std::string::npos ? "[" + c.listen_address + "]"
                                                                        : c.listen_address) +
                           ":" + n(c.listen_port)},
