@@ -75,7 +75,7 @@ std::string database_bytes(const test::TempDir& tmp) {
 
 }  // namespace
 
-TEST_CASE("a well-formed archive verifies and restores; the previous data is moved aside") {
+TEST_CASE("a well-formed archive verifies and restores, the previous data moved aside") {
   test::TempDir tmp;
   std::vector<Entry> files = {{"wirebox.db", database_bytes(tmp)}, {"events/data.mdb", "lmdb bytes"},
                               {"assets/a/b/key", "asset bytes"}, {"secrets/token-signing.pem", "key"}};

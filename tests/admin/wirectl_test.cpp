@@ -414,7 +414,7 @@ TEST_CASE("wirectl: status, users, teams, config and errors against a live daemo
   CHECK(wirectl({"--version"}).out.find("0.1.0") != std::string::npos);
 }
 
-TEST_CASE("wirectl backup: taken while messages are sent, restored row-exact and byte-exact; corrupt archives refused") {
+TEST_CASE("wirectl backup: taken while messages are sent, restored row-exact and byte-exact, corrupt archives refused") {
   test::TempDir tmp, restored1_dir, restored2_dir;
   std::string live_dir = tmp.file("live");
   auto box = std::make_unique<Box>(live_dir);

@@ -47,7 +47,10 @@ struct Options {
   std::string data_dir;
   std::string socket;
   bool json = false;
-  int timeout_seconds = 60;
+  int timeout_seconds = 0;  // 0: 60 s, or 1 h for backups (the daemon answers once the archive is built)
+  std::chrono::seconds timeout(int fallback) const {
+    return std::chrono::seconds(timeout_seconds ? timeout_seconds : fallback);
+  }
 };
 
 int exit_code_for(const ApiError& e) {
@@ -211,7 +214,7 @@ int call_daemon(const Options& o, const std::string& command, const json& args) 
   auto config = load(o);
   if (!config) return fail(o, config.error());
   admin::AdminClient client;
-  auto timeout = std::chrono::seconds(o.timeout_seconds);
+  auto timeout = o.timeout(60);
   if (auto s = client.connect(admin_socket_path(*config), timeout); !s) return fail(o, s.error());
   auto r = client.call(command, args, timeout);
   if (!r) return fail(o, r.error());
@@ -230,7 +233,7 @@ int backup_create(const Options& o, const std::string& file, bool force) {
   int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail(o, ApiError::internal("cannot create " + partial + ": " + std::strerror(errno)));
   admin::AdminClient client;
-  auto timeout = std::chrono::seconds(o.timeout_seconds);
+  auto timeout = o.timeout(3600);
   auto done = [&](const ApiError& e) {
     ::close(fd);
     ::unlink(partial.c_str());
@@ -311,7 +314,7 @@ int backup_restore(const Options& o, const std::string& file, bool stop_daemon) 
                               "a wireboxd is running on " + dir +
                                   "; stop it first (systemctl stop wireboxd) or pass --stop-daemon"});
     admin::AdminClient client;
-    auto timeout = std::chrono::seconds(o.timeout_seconds);
+    auto timeout = o.timeout(60);
     if (auto s = client.connect(admin_socket_path(*config), timeout); !s) return fail(o, s.error());
     if (auto r = client.call("daemon.stop", json::object(), timeout); !r) return fail(o, r.error());
     if (!o.json) std::cerr << "wirectl: asked the daemon to stop; waiting for it to exit\n";
@@ -393,7 +396,7 @@ Result<std::string> read_password_stdin() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"wirectl — administer a wirebox daemon over its local admin socket"};
+  CLI::App app{"wirectl — administer a wirebox daemon over its local admin socket", "wirectl"};
   app.set_version_flag("--version", WIREBOX_VERSION);
   app.require_subcommand(1);
   app.fallthrough();
@@ -403,7 +406,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", o.data_dir, "Data directory (overrides server.data_dir)");
   app.add_option("--socket", o.socket, "Admin socket path (overrides admin.socket; default <data_dir>/admin.sock)");
   app.add_flag("--json", o.json, "Print results as JSON (one object per line) for scripts");
-  app.add_option("--timeout", o.timeout_seconds, "Seconds to wait for the daemon (default 60)")->check(CLI::Range(1, 86400));
+  app.add_option("--timeout", o.timeout_seconds, "Seconds to wait for the daemon (default 60; 3600 for backups)")
+      ->check(CLI::Range(1, 86400));
   app.footer(
       "Exit codes: 0 ok, 1 refused by the daemon, 2 usage, 3 daemon unreachable, 4 invalid backup, 5 failure, "
       "6 data directory in use.\nUSER is a user id, an email address or a handle.");
