@@ -12,6 +12,7 @@
 #include "core/json_fields.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "deeplink/deeplink.h"
 #include "notifications/notification_store.h"
 #include "storage/sqlite.h"
 #include "teams/team_store.h"
@@ -140,6 +141,8 @@ Result<json> AdminService::status() {
                      disk_bytes(dir / "wirebox.db-shm");
   int64_t event_bytes = disk_bytes(dir / "events");
   int64_t asset_bytes = disk_bytes(dir / "assets");
+  std::string base = public_url(d_.config);
+  deeplink::DeeplinkOptions link{base, d_.config.title.empty() ? d_.config.domain : d_.config.title};
   json turn = {{"enabled", d_.calling != nullptr}};
   if (d_.calling) {
     auto totals = d_.calling->relay_totals();
@@ -157,7 +160,9 @@ Result<json> AdminService::status() {
               {"online_sockets", d_.hub.open_sockets()},
               {"storage_bytes", {{"database", db_bytes}, {"events", event_bytes}, {"assets", asset_bytes},
                                  {"total", disk_bytes(dir)}}},
-              {"turn", turn}};
+              {"turn", turn},
+              {"deeplink", {{"page", base + "/deeplink.html"}, {"config", base + "/deeplink.json"},
+                            {"access_link", deeplink::access_link(link)}}}};
 }
 
 Result<json> AdminService::user_create(const json& args) {

@@ -12,7 +12,9 @@
 // write_backup runs in the daemon while it serves (blocking: call it on the worker pool). The
 // database and the notification store are snapshotted one after the other, so events appended
 // in between may be in the copy of the store without the database rows of the same moment;
-// every event acknowledged before the backup started is in both.
+// every event acknowledged before the backup started is in both. Asset files are copied after
+// the database: a file uploaded in between has no row in the copy (the asset store removes such
+// orphans at start); one deleted in between is missing from the archive.
 //
 // verify_backup and restore_backup run without a daemon (wirectl). Restore verifies the whole
 // archive first (paths, entry types, sizes, checksums, manifest) and changes nothing if any

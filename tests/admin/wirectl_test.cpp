@@ -254,6 +254,8 @@ TEST_CASE("wirectl: status, users, teams, config and errors against a live daemo
   CHECK(s["online_sockets"] == 0);
   CHECK(s["storage_bytes"]["database"].get<int64_t>() > 0);
   CHECK(s["turn"]["enabled"] == false);
+  CHECK(s["deeplink"]["config"].get<std::string>().find("/deeplink.json") != std::string::npos);
+  CHECK(s["deeplink"]["access_link"].get<std::string>().rfind("wire://access/?config=", 0) == 0);
   auto human = wirectl({"--data-dir", box.dir, "status"});
   CHECK(human.code == 0);
   CHECK(human.out.find("users     0") != std::string::npos);

@@ -144,6 +144,9 @@ void print_status(const json& s) {
               << t.value("allocations_created", 0) << " created\n";
   else
     std::cout << "turn      off\n";
+  if (s.contains("deeplink"))
+    std::cout << "deeplink  " << str(s["deeplink"], "page") << "  (mobile apps: " << str(s["deeplink"], "access_link")
+              << ")\n";
 }
 
 void print_user(const json& u) {
