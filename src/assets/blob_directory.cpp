@@ -88,9 +88,9 @@ Status BlobDirectory::commit(TempBlob& blob, const std::string& key) {
   if (::mkdir(shard.c_str(), 0700) != 0 && errno != EEXIST) return disk_error(errno, "mkdir");
   if (::rename(blob.path_.c_str(), target.c_str()) != 0) return disk_error(errno, "rename");
   blob.committed_ = true;
-  // The rename is durable only once both directories are synced.
-  if (Status s = fsync_path(shard); !s) return s;
-  return fsync_path(root_ + "/tmp");
+  // The new name is durable once its directory is synced (the journal commits the whole
+  // rename); the old name in tmp/ needs no sync: start-up empties tmp/ anyway.
+  return fsync_path(shard);
 }
 
 std::optional<std::pair<std::shared_ptr<const http::OpenFile>, uint64_t>> BlobDirectory::open(

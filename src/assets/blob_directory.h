@@ -46,8 +46,8 @@ class BlobDirectory {
   explicit BlobDirectory(std::string root);
 
   Result<std::unique_ptr<TempBlob>> create_temp();
-  // fsyncs the file, renames it to the key's path and fsyncs the directory: durable once this
-  // returns ok.
+  // fsyncs the file, renames it to the key's path and fsyncs that directory: durable once
+  // this returns ok.
   Status commit(TempBlob& blob, const std::string& key);
   // Opens a committed asset for reading; nullopt if there is no such file.
   std::optional<std::pair<std::shared_ptr<const http::OpenFile>, uint64_t>> open(const std::string& key) const;

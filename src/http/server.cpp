@@ -287,6 +287,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     upload_parser_->body_limit(route.max_body_bytes);
     upload_parser_->get().body().sink = sink.get();
+    // Beast reads only as much as the buffer's spare capacity (a few KiB after the headers):
+    // without room for whole TLS records an upload costs one syscall pair per KiB.
+    buffer_.reserve(kUploadReadBytes);
     sink_ = std::move(sink);
     upload_keep_alive_ = keep_alive;
     upload_origin_ = std::move(origin);
@@ -297,7 +300,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Piece by piece, so the idle timeout applies between pieces, not to the whole (possibly
   // long) upload.
   void read_upload() {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
+    refresh_deadline(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
     bhttp::async_read_some(stream_, buffer_, *upload_parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_upload_read(ec); });
   }
@@ -335,14 +338,28 @@ class Session : public std::enable_shared_from_this<Session> {
       self->srv_.pending.fetch_sub(1);
       net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
         self->upload_parser_.reset();
+        self->buffer_.shrink_to_fit();
         self->write(std::move(resp), self->upload_keep_alive_, self->upload_origin_);
       });
     });
   }
 
+  static constexpr size_t kUploadReadBytes = 256 * 1024;
+
+  // For streams of many pieces: re-arms the deadline at most once a second instead of for
+  // every 16 KiB piece (each re-arm is a timer cancel and a timerfd syscall), so a stalled
+  // peer is still cut off within `timeout` (give or take a second).
+  void refresh_deadline(std::chrono::seconds timeout) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - deadline_armed_at_ < std::chrono::seconds(1)) return;
+    deadline_armed_at_ = now;
+    beast::get_lowest_layer(stream_).expires_after(timeout);
+  }
+
   void fail_upload(Response resp) {
     sink_.reset();
     upload_parser_.reset();
+    buffer_.shrink_to_fit();
     drain_after_write_ = true;
     write(std::move(resp), false, upload_origin_);
   }
@@ -512,7 +529,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write_file_piece(std::shared_ptr<bhttp::response<FileSliceBody>> res,
                         std::shared_ptr<bhttp::response_serializer<FileSliceBody>> serializer, bool keep_alive) {
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    refresh_deadline(std::chrono::seconds(30));
     auto& sr = *serializer;
     bhttp::async_write_some(stream_, sr,
                             [self = shared_from_this(), res = std::move(res), serializer = std::move(serializer),
@@ -560,6 +577,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<SinkBody>> upload_parser_;
   std::unique_ptr<BodySink> sink_;
   bool upload_keep_alive_ = false;
+  std::chrono::steady_clock::time_point deadline_armed_at_{};
   std::string upload_origin_;
   std::string remote_;
   bool drain_after_write_ = false;
