@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "assets/asset_key.h"
 #include "auth/password.h"
 #include "core/ids.h"
 #include "core/json_fields.h"
@@ -28,6 +29,9 @@ Result<std::string> validate_assets(const json& assets, const std::string& domai
     if (!a.is_object()) return ApiError::bad_request("assets entries must be objects");
     auto key = json_fields::req_string(a, "key", 1, 256);
     if (!key) return key.error();
+    // Other users fetch the picture by this key: only a key the asset store could have issued
+    // ("3-<retention>-<uuid>") is kept, as wire-server parses it into an AssetKey.
+    if (!assets::is_asset_key(*key)) return ApiError::bad_request("assets key is not an asset key");
     auto size = json_fields::opt_string(a, "size", 1, 16);
     if (!size) return size.error();
     std::string sz = size.value().value_or("complete");

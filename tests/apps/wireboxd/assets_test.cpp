@@ -216,6 +216,32 @@ TEST_CASE("a private asset is readable by its owner and token holders only") {
   CHECK(c.get(asset_path(key), alice.auth()).status == 200);
 }
 
+TEST_CASE("a profile picture is an uploaded asset key; PUT /self refuses anything else") {
+  Box box;
+  HttpsClient c(box.port());
+  User alice = make_user(c, "alice");
+  User bob = make_user(c, "bob");
+  auto r = upload(c, alice, random_bytes_of(3000, 7), R"({"public":true,"retention":"eternal"})");
+  REQUIRE(r.status == 201);
+  std::string key = r.json()["key"];
+  Headers json_auth = alice.auth();
+  json_auth.emplace_back("Content-Type", "application/json");
+  json picture = {{"assets", {{{"key", key}, {"size", "complete"}, {"type", "image"}, {"domain", kDomain}}}}};
+  CHECK(c.request("PUT", "/v8/self", picture.dump(), json_auth).status == 200);
+  auto seen = c.get("/v8/users/" + kDomain + "/" + alice.id, bob.auth());
+  REQUIRE(seen.status == 200);
+  CHECK(seen.json()["assets"][0]["key"] == key);
+  CHECK(c.get(asset_path(key), bob.auth()).status == 200);
+
+  for (const std::string& bad : std::vector<std::string>{"../../etc/passwd", "3-2-not-a-uuid", "x", "3-9-" + key.substr(4), key + "/"}) {
+    json refused = {{"assets", {{{"key", bad}, {"size", "preview"}, {"type", "image"}}}}};
+    auto answer = c.request("PUT", "/v8/self", refused.dump(), json_auth);
+    CHECK(answer.status == 400);
+    CHECK(answer.json()["label"] == "bad-request");
+  }
+  CHECK(c.get("/v8/users/" + kDomain + "/" + alice.id, bob.auth()).json()["assets"][0]["key"] == key);
+}
+
 TEST_CASE("only the owner deletes an asset; then it is gone, file included") {
   Box box;
   HttpsClient c(box.port());
