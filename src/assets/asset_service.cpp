@@ -152,8 +152,20 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
   }
   auto blob = blobs_.create_temp();
   if (!blob) return blob.error();
-  return std::unique_ptr<http::BodySink>(
-      std::make_unique<UploadSink>(*this, user, limit, std::move(*boundary), std::move(blob.value())));
+  FileDigest::Post post;
+  {
+    std::lock_guard<std::mutex> lock(digest_mu_);
+    post = digest_post_;
+  }
+  auto digest = FileDigest::create(blob.value()->fd(), std::move(post));
+  if (!digest) return digest.error();
+  return std::unique_ptr<http::BodySink>(std::make_unique<UploadSink>(
+      *this, user, limit, std::move(*boundary), std::move(blob.value()), std::move(digest.value())));
+}
+
+void AssetService::hash_uploads_on(FileDigest::Post post) {
+  std::lock_guard<std::mutex> lock(digest_mu_);
+  digest_post_ = std::move(post);
 }
 
 void AssetService::note_upload(const std::string& user_id, uint64_t bytes) {

@@ -67,7 +67,7 @@ BlobDirectory::BlobDirectory(std::string root) : root_(std::move(root)) {
 Result<std::unique_ptr<TempBlob>> BlobDirectory::create_temp() {
   for (int attempt = 0; attempt < 4; ++attempt) {
     std::string path = root_ + "/tmp/" + hex_encode(random_bytes(12));
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) return std::unique_ptr<TempBlob>(new TempBlob(fd, std::move(path)));
     if (errno != EEXIST) return disk_error(errno, "create");
   }

@@ -29,6 +29,9 @@ class TempBlob {
   // Appends bytes (page cache only, no fsync). A full disk is a 507 insufficient-storage.
   Status append(const char* data, size_t size);
   uint64_t size() const { return size_; }
+  // The open file, for reading back what was appended (FileDigest duplicates it). The blob
+  // keeps ownership.
+  int fd() const { return fd_; }
 
  private:
   friend class BlobDirectory;

@@ -22,18 +22,13 @@ ApiError invalid_length() { return {400, "invalid-length", "Invalid content leng
 }  // namespace
 
 UploadSink::UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-                       std::unique_ptr<TempBlob> blob)
+                       std::unique_ptr<TempBlob> blob, std::unique_ptr<FileDigest> digest)
     : service_(service),
       user_id_(std::move(user_id)),
       max_asset_bytes_(max_asset_bytes),
       reader_(std::move(boundary), *this),
       blob_(std::move(blob)),
-      md5_(EVP_MD_CTX_new()) {
-  if (!md5_ || EVP_DigestInit_ex(md5_, EVP_md5(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL MD5 is not available");
-}
-
-UploadSink::~UploadSink() { EVP_MD_CTX_free(md5_); }
+      digest_(std::move(digest)) {}
 
 Status UploadSink::write(const char* data, size_t size) { return reader_.feed(data, size); }
 
@@ -68,8 +63,9 @@ Status UploadSink::part_data(const char* data, size_t size) {
   }
   if (blob_->size() + size > max_asset_bytes_) return too_large();
   if (declared_length_ && blob_->size() + size > *declared_length_) return invalid_length();
-  EVP_DigestUpdate(md5_, data, size);
-  return blob_->append(data, size);
+  Status written = blob_->append(data, size);
+  if (written) digest_->appended(blob_->size());
+  return written;
 }
 
 Status UploadSink::end_part() {
@@ -101,11 +97,9 @@ http::Response UploadSink::finish() {
   if (Status s = reader_.finish(); !s) return http::error_response(s.error());
   if (part_ < 2 || !content_complete_) return http::error_response(ApiError::bad_request("Malformed multipart body: missing asset part"));
   if (declared_length_ && *declared_length_ != blob_->size()) return http::error_response(invalid_length());
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_len = 0;
-  EVP_DigestFinal_ex(md5_, digest, &digest_len);
-  if (std::string(reinterpret_cast<const char*>(digest), digest_len) != expected_md5_)
-    return http::error_response(invalid_md5());
+  auto md5 = digest_->finish();
+  if (!md5) return http::error_response(md5.error());
+  if (*md5 != expected_md5_) return http::error_response(invalid_md5());
 
   AssetRecord record;
   record.key = new_asset_key(retention_);

@@ -1,7 +1,8 @@
 // UploadSink: one asset upload in progress. Parses the client's multipart/mixed body as it
 // arrives (MultipartReader): part 1 is the JSON metadata {public, retention, domain?}, part 2
 // the asset bytes with Content-MD5 (and optionally Content-Length). The bytes go straight to a
-// TempBlob while their MD5 is computed; finish() verifies checksum, length and part count,
+// TempBlob while a FileDigest computes their MD5 behind the writer (on the blocking pool);
+// finish() verifies checksum, length and part count,
 // then commits the file under a new key and records the metadata, and answers 201
 // {key, domain, token?, expires?}. Any failure leaves nothing behind (TempBlob's destructor).
 // Used as an http::BodySink: one thread at a time.
@@ -12,10 +13,9 @@
 #include <optional>
 #include <string>
 
-#include <openssl/evp.h>
-
 #include "assets/asset_key.h"
 #include "assets/blob_directory.h"
+#include "assets/file_digest.h"
 #include "assets/multipart_reader.h"
 #include "http/body_sink.h"
 
@@ -26,8 +26,7 @@ class AssetService;
 class UploadSink : public http::BodySink, private PartHandler {
  public:
   UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-             std::unique_ptr<TempBlob> blob);
-  ~UploadSink() override;
+             std::unique_ptr<TempBlob> blob, std::unique_ptr<FileDigest> digest);
 
   Status write(const char* data, size_t size) override;
   http::Response finish() override;
@@ -43,7 +42,7 @@ class UploadSink : public http::BodySink, private PartHandler {
   uint64_t max_asset_bytes_;
   MultipartReader reader_;
   std::unique_ptr<TempBlob> blob_;
-  EVP_MD_CTX* md5_ = nullptr;
+  std::unique_ptr<FileDigest> digest_;  // of blob_'s bytes
 
   int part_ = 0;  // parts begun so far
   std::string metadata_json_;

@@ -195,6 +195,7 @@ void Daemon::start() {
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();
+  d.assets->hash_uploads_on([server = d.server.get()](std::function<void()> job) { server->post_blocking(std::move(job)); });
   d.admin = std::make_unique<admin::AdminService>(admin::AdminDeps{
       c, *d.db, *d.users, *d.teams, *d.clients, *d.sessions, *d.notifications, *d.hub, d.calling.get(),
       d.stop_request});
@@ -218,6 +219,7 @@ void Daemon::on_stop_request(std::function<void()> request) { impl_->stop_reques
 void Daemon::stop() {
   if (impl_->admin_server) impl_->admin_server->stop();
   if (impl_->server) {
+    if (impl_->assets) impl_->assets->hash_uploads_on({});  // the pool goes away with the server
     impl_->server->stop();
     impl_->server.reset();
   }
