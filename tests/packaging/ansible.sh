@@ -94,4 +94,7 @@ health=$(curl -sk --max-time 5 https://127.0.0.1:443/healthz)
 login=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
   -d '{"email":"admin@wirebox.test","password":"ansible-test-password"}' https://127.0.0.1:443/login)
 [ "$login" = 200 ] && pass "the first admin can log in" || fail "admin login answered $login"
+users=$($SUDO wirectl --config /etc/wirebox/wirebox.conf user list --json 2>&1)
+grep -q '"admin@wirebox.test"' <<<"$users" && pass "wirectl (admin socket in /run/wirebox) lists the first admin" ||
+  fail "wirectl user list answered: $users"
 finish

@@ -38,8 +38,8 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./$deb" > build
 pass "apt-get install ./$deb"
 
 check "wirebox system user and group" bash -c 'getent passwd wirebox | grep -q ":/usr/sbin/nologin$" && getent group wirebox >/dev/null'
-for f in /usr/sbin/wireboxd /lib/systemd/system/wireboxd.service /usr/share/wirebox/web/index.html \
-         /usr/share/man/man8/wireboxd.8.gz /usr/share/doc/wirebox/copyright; do
+for f in /usr/sbin/wireboxd /usr/bin/wirectl /lib/systemd/system/wireboxd.service /usr/share/wirebox/web/index.html \
+         /usr/share/man/man8/wireboxd.8.gz /usr/share/man/man8/wirectl.8.gz /usr/share/doc/wirebox/copyright; do
   check "installed $f" test -s "$f"
 done
 check "/etc/wirebox/wirebox.conf is a conffile" bash -c 'dpkg-query -W -f="\${Conffiles}" wirebox | grep -q /etc/wirebox/wirebox.conf'
@@ -60,6 +60,8 @@ if ss -ltn 2>/dev/null | grep -q '127.0.0.1:443 \|0.0.0.0:443 \|\*:443 '; then
   finish
 fi
 log=$(mktemp)
+# What the unit's RuntimeDirectory=wirebox would create: the directory of the admin socket.
+$SUDO install -d -o wirebox -g wirebox -m 0750 /run/wirebox
 $SUDO setpriv --reuid=wirebox --regid=wirebox --init-groups --inh-caps=+net_bind_service \
   --ambient-caps=+net_bind_service /usr/sbin/wireboxd --config /etc/wirebox/wirebox.conf \
   --listen 127.0.0.1:443 --set turn.listen_udp=127.0.0.1:0 --set turn.listen_tcp=127.0.0.1:0 \
@@ -70,6 +72,11 @@ check "installed wireboxd (user wirebox, CAP_NET_BIND_SERVICE) answers /api-vers
   bash -c 'grep -q "\"supported\"" <<<"$1"' _ "$api"
 deeplink=$(curl -sk --max-time 5 https://127.0.0.1:443/deeplink.json)
 check "installed wireboxd serves /deeplink.json" bash -c 'grep -q "\"backendURL\":\"https://wirebox.localhost\"" <<<"$1"' _ "$deeplink"
+status=$($SUDO wirectl --config /etc/wirebox/wirebox.conf status --json 2>&1)
+check "wirectl status (as root, over /run/wirebox/admin.sock) reports the daemon" \
+  bash -c 'grep -q "\"uptime_seconds\"" <<<"$1" || { echo "$1"; false; }' _ "$status"
+check "the admin socket is wirebox:wirebox 0660" \
+  bash -c '[ "$(stat -c %U:%G:%a /run/wirebox/admin.sock)" = wirebox:wirebox:660 ]'
 check "it runs as wirebox" bash -c '[ "$(ps -o user= -p "$(pgrep -P "$1" -x wireboxd || echo "$1")")" = wirebox ]' _ "$pid"
 if $SUDO kill -TERM "$pid" && timeout 20 tail --pid="$pid" -f /dev/null; then
   pass "stops on SIGTERM"
