@@ -23,6 +23,11 @@ void Metrics::gauge(const std::string& name, const std::string& help, std::funct
   gauges_.push_back({name, help, std::move(read)});
 }
 
+void Metrics::counter_fn(const std::string& name, const std::string& help, std::function<uint64_t()> read) {
+  std::lock_guard<std::mutex> lock(mu_);
+  read_counters_.push_back({name, help, std::move(read)});
+}
+
 std::string Metrics::render() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::ostringstream out;
@@ -32,6 +37,11 @@ std::string Metrics::render() const {
     if (described.insert(base(c.name)).second)
       out << "# HELP " << base(c.name) << ' ' << c.help << "\n# TYPE " << base(c.name) << " counter\n";
     out << c.name << ' ' << c.counter->value() << '\n';
+  }
+  for (const auto& c : read_counters_) {
+    if (described.insert(base(c.name)).second)
+      out << "# HELP " << base(c.name) << ' ' << c.help << "\n# TYPE " << base(c.name) << " counter\n";
+    out << c.name << ' ' << c.read() << '\n';
   }
   for (const auto& g : gauges_) {
     if (described.insert(base(g.name)).second)

@@ -29,6 +29,9 @@ class Metrics {
   // name may carry labels: wirebox_http_responses_total{class="2xx"}
   Counter& counter(const std::string& name, const std::string& help);
   void gauge(const std::string& name, const std::string& help, std::function<double()> read);
+  // A counter kept elsewhere (e.g. summed over per-thread counters), read when scraped; exact
+  // integer output, unlike a gauge.
+  void counter_fn(const std::string& name, const std::string& help, std::function<uint64_t()> read);
 
   std::string render() const;  // Prometheus text exposition format 0.0.4
 
@@ -41,8 +44,13 @@ class Metrics {
     std::string name, help;
     std::function<double()> read;
   };
+  struct ReadCounterEntry {
+    std::string name, help;
+    std::function<uint64_t()> read;
+  };
   mutable std::mutex mu_;
   std::vector<CounterEntry> counters_;
+  std::vector<ReadCounterEntry> read_counters_;
   std::vector<GaugeEntry> gauges_;
 };
 

@@ -2,12 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "calling/config/calls_config.h"
 #include "core/encoding.h"
+#include "http/metrics.h"
 
 namespace wirebox::calling {
 
@@ -47,6 +50,59 @@ std::string resolve_listen(const std::string& value, uint16_t default_port, cons
   if (value != "default") return value;
   return "127.0.0.1:" + std::to_string(c.listen_port == 0 ? 0 : default_port);
 }
+
+// The relay's counters in /metrics: the totals of every running relay (one in wireboxd; tests
+// may run several daemons in one process), summed when scraped so the hot path stays on its
+// per-loop counters. Registered once per process.
+class RelayMetrics {
+ public:
+  static RelayMetrics& instance() {
+    static RelayMetrics m;
+    return m;
+  }
+  void add(const turn::TurnRelay* relay) {
+    std::lock_guard<std::mutex> lock(mu_);
+    relays_.push_back(relay);
+  }
+  void remove(const turn::TurnRelay* relay) {
+    std::lock_guard<std::mutex> lock(mu_);
+    relays_.erase(std::remove(relays_.begin(), relays_.end(), relay), relays_.end());
+  }
+
+ private:
+  RelayMetrics() {
+    auto& m = http::Metrics::instance();
+    using T = turn::RelayTotals;
+    auto sum_of = [this](uint64_t T::*field) {
+      return [this, field] {
+        std::lock_guard<std::mutex> lock(mu_);
+        uint64_t total = 0;
+        for (const turn::TurnRelay* r : relays_) total += r->totals().*field;
+        return total;
+      };
+    };
+    m.counter_fn("wirebox_turn_allocations_created_total", "TURN allocations created",
+                 sum_of(&T::allocations_created));
+    m.counter_fn("wirebox_turn_auth_failures_total", "TURN requests refused for bad credentials",
+                 sum_of(&T::auth_failures));
+    m.counter_fn("wirebox_turn_relayed_packets_total{direction=\"to_peers\"}",
+                 "Packets relayed (to_peers: from clients out of relay ports; to_clients: back)",
+                 sum_of(&T::packets_to_peers));
+    m.counter_fn("wirebox_turn_relayed_packets_total{direction=\"to_clients\"}", "", sum_of(&T::packets_to_clients));
+    m.counter_fn("wirebox_turn_relayed_bytes_total{direction=\"to_peers\"}",
+                 "Payload bytes relayed (to_peers: from clients out of relay ports; to_clients: back)",
+                 sum_of(&T::bytes_to_peers));
+    m.counter_fn("wirebox_turn_relayed_bytes_total{direction=\"to_clients\"}", "", sum_of(&T::bytes_to_clients));
+    m.counter_fn("wirebox_turn_dropped_packets_total", "Packets the relay dropped (malformed, no allocation or "
+                 "permission, forbidden peer, send failure, truncated)", sum_of(&T::dropped));
+    m.gauge("wirebox_turn_allocations", "TURN allocations active", [f = sum_of(&T::allocations_active)] {
+      return static_cast<double>(f());
+    });
+  }
+
+  std::mutex mu_;
+  std::vector<const turn::TurnRelay*> relays_;
+};
 
 }  // namespace
 
@@ -94,6 +150,7 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
   s->relay_ = std::make_unique<turn::TurnRelay>(o);
   if (auto st = s->relay_->start(); !st) return st.error();
   for (size_t i = 0; i < o.listeners.size(); ++i) s->ports_[slot_of_listener[i]] = s->relay_->bound_port(i);
+  RelayMetrics::instance().add(s->relay_.get());
 
   s->url_host_ = c.turn_public_host;
   if (s->url_host_.empty()) {
@@ -106,7 +163,9 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
 CallingService::~CallingService() { stop(); }
 
 void CallingService::stop() {
-  if (relay_) relay_->stop();
+  if (!relay_) return;
+  RelayMetrics::instance().remove(relay_.get());
+  relay_->stop();
 }
 
 void CallingService::register_routes(http::Router& router) const {

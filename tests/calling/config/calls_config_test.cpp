@@ -1,12 +1,21 @@
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include "calling/config/calling_service.h"
 #include "calling/config/calls_config.h"
 #include "calling/turn/wire_turn_credentials.h"
+#include "http/metrics.h"
 #include "support/temp_dir.h"
 
 using namespace wirebox;
 using namespace wirebox::calling;
+using Catch::Matchers::Contains;
 
 namespace {
 
@@ -68,4 +77,45 @@ TEST_CASE("TURN secrets are generated once, 0600, and read back by line", "[call
   CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_all) ==
         std::filesystem::perms::none);
   CHECK_FALSE(load_turn_secrets(dir.path() + "/absent", false).ok());
+}
+
+TEST_CASE("the relay's counters are in /metrics while the service runs", "[calling][config][metrics]") {
+  test::TempDir dir;
+  test::write_file(dir.file("turn-secret"), "s3cret\n");
+  Config c;
+  c.data_dir = dir.path();
+  c.listen_port = 0;  // TURN listeners on free ports
+  c.turn_secret_file = dir.file("turn-secret");
+  c.turn_listen_tcp = "";
+  c.turn_listen_tls = "";
+  c.turn_loops = 1;
+  auto service = CallingService::start(c, {});
+  REQUIRE(service.ok());
+  auto& metrics = http::Metrics::instance();
+  std::string text = metrics.render();
+  CHECK_THAT(text, Contains("# TYPE wirebox_turn_allocations_created_total counter\n"
+                            "wirebox_turn_allocations_created_total 0\n"));
+  CHECK_THAT(text, Contains("wirebox_turn_relayed_bytes_total{direction=\"to_peers\"} 0\n"
+                            "wirebox_turn_relayed_bytes_total{direction=\"to_clients\"} 0\n"));
+  CHECK_THAT(text, Contains("# TYPE wirebox_turn_allocations gauge\nwirebox_turn_allocations 0\n"));
+
+  // A datagram that is neither STUN nor ChannelData is dropped and counted by the relay's loop;
+  // the scrape sees it (bounded wait: the loop counts it asynchronously).
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons((*service)->udp_port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const char junk[] = "not a TURN message";
+  REQUIRE(::sendto(fd, junk, sizeof junk, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0);
+  ::close(fd);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (metrics.render().find("wirebox_turn_dropped_packets_total 1\n") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total 1\n"));
+
+  // A stopped service's relay no longer counts.
+  (*service)->stop();
+  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total 0\n"));
 }
