@@ -17,6 +17,7 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"server.log_level", "debug | info | warning | error"},
       {"server.public_url", "https:// URL clients reach the box at; empty = https://<domain>[:<listen port>]"},
       {"server.title", "Name the official clients show for this backend; empty = the domain"},
+      {"server.web_root", "Directory of the box's web pages (GET / and /web/{file}); empty = none"},
       {"http.listen", "Public HTTPS listener, ADDR:PORT"},
       {"http.cert", "PEM certificate chain; empty = self-signed under <data_dir>/tls"},
       {"http.key", "PEM private key for http.cert"},
@@ -86,6 +87,7 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& c) 
       {"server.log_level", c.log_level},
       {"server.public_url", c.public_url},
       {"server.title", c.title},
+      {"server.web_root", c.web_root},
       {"http.listen", (c.listen_address.find(':') != std::string::npos ? "[" + c.listen_address + "]"
                                                                        : c.listen_address) +
                           ":" + n(c.listen_port)},
@@ -248,6 +250,7 @@ Result<Config> load_config(const std::optional<std::string>& file,
     str("server.log_level", c.log_level);
     str("server.public_url", c.public_url);
     str("server.title", c.title);
+    str("server.web_root", c.web_root);
     std::string listen = c.listen_address + ":" + std::to_string(c.listen_port);
     str("http.listen", listen);
     if (!parse_listen(listen, c.listen_address, c.listen_port))

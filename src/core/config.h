@@ -21,6 +21,7 @@ struct Config {
   std::string log_level = "info";
   std::string public_url;  // empty: https://<domain>[:<listen port>], see public_url()
   std::string title;       // name clients show for this backend; empty: the domain
+  std::string web_root = "/usr/share/wirebox/web";  // the start page; where the .deb installs web/
   // [http]
   std::string listen_address = "127.0.0.1";
   uint16_t listen_port = 8443;

@@ -71,6 +71,8 @@ api=$(curl -sk --retry 15 --retry-connrefused --retry-max-time 30 --max-time 5 h
 check "installed wireboxd (user wirebox, CAP_NET_BIND_SERVICE) answers /api-version on 127.0.0.1:443" \
   bash -c 'grep -q "\"supported\"" <<<"$1"' _ "$api"
 deeplink=$(curl -sk --max-time 5 https://127.0.0.1:443/deeplink.json)
+start_page=$(curl -sk --max-time 5 https://127.0.0.1:443/)
+check "installed wireboxd serves the start page from /usr/share/wirebox/web" bash -c 'grep -q "<h1>wirebox</h1>" <<<"$1"' _ "$start_page"
 check "installed wireboxd serves /deeplink.json" bash -c 'grep -q "\"backendURL\":\"https://wirebox.localhost\"" <<<"$1"' _ "$deeplink"
 status=$($SUDO wirectl --config /etc/wirebox/wirebox.conf status --json 2>&1)
 check "wirectl status (as root, over /run/wirebox/admin.sock) reports the daemon" \

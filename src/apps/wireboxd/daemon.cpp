@@ -36,6 +36,7 @@
 #include "teams/team_store.h"
 #include "users/api.h"
 #include "users/user_store.h"
+#include "web/static_files.h"
 #include "websocket/hub.h"
 
 namespace wirebox {
@@ -173,6 +174,7 @@ void Daemon::start() {
 
   d.router.set_token_verifier([sessions = d.sessions.get()](std::string_view token) { return sessions->verify(token); });
   http::register_system_routes(d.router, c.domain);
+  web::register_routes(d.router, c.web_root);
   deeplink::register_routes(d.router, {public_url(c), c.title.empty() ? c.domain : c.title});
   auth::register_routes(d.router, *d.sessions);
   teams::register_routes(d.router, *d.teams, {c.domain, c.teams_invitation_ttl_seconds * 1000});
