@@ -424,6 +424,17 @@ int main(int argc, char** argv) {
   app.add_subcommand("status", "Version, uptime, users, clients, online sockets, storage use, TURN allocations")
       ->callback([&] { action = [&] { return call_daemon(o, "status", json::object()); }; });
 
+  // --password-stdin or --password into args["password"]; the exit code if stdin failed.
+  auto take_password = [&](json& args) -> std::optional<int> {
+    if (password_stdin) {
+      auto p = read_password_stdin();
+      if (!p) return fail(o, p.error());
+      args["password"] = *p;
+    } else if (password) {
+      args["password"] = *password;
+    }
+    return std::nullopt;
+  };
   auto* user_cmd = app.add_subcommand("user", "Manage accounts");
   user_cmd->require_subcommand(1);
   auto* create = user_cmd->add_subcommand("create", "Create an account (prints a generated password unless given)");
@@ -440,13 +451,7 @@ int main(int argc, char** argv) {
       if (!handle.empty()) args["handle"] = handle;
       if (!team.empty()) args["team"] = team;
       if (!role.empty()) args["role"] = role;
-      if (password_stdin) {
-        auto p = read_password_stdin();
-        if (!p) return fail(o, p.error());
-        args["password"] = *p;
-      } else if (password) {
-        args["password"] = *password;
-      }
+      if (auto failed = take_password(args)) return *failed;
       return call_daemon(o, "user.create", args);
     };
   });
@@ -484,13 +489,7 @@ int main(int argc, char** argv) {
   reset->callback([&] {
     action = [&] {
       json args = {{"user", user}};
-      if (password_stdin) {
-        auto p = read_password_stdin();
-        if (!p) return fail(o, p.error());
-        args["password"] = *p;
-      } else if (password) {
-        args["password"] = *password;
-      }
+      if (auto failed = take_password(args)) return *failed;
       return call_daemon(o, "user.reset-password", args);
     };
   });
