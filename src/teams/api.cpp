@@ -142,6 +142,43 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
     return json_response(200, {{"invitations", list}, {"has_more", false}});
   });
 
+  // One invitation (the team settings page), and withdrawing it: the code stops working.
+  auto invitation_admin = [&teams, member_guard](Request& req) -> std::optional<Response> {
+    if (auto denied = member_guard(req)) return denied;
+    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & 0x0004) == 0)
+      return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
+    return std::nullopt;
+  };
+  router.add(Verb::get, "/teams/{tid}/invitations/{iid}", Access::kUser, [&teams, invitation_admin, options](Request& req) {
+    if (auto denied = invitation_admin(req)) return *denied;
+    auto team = normalize_uuid(req.param("tid"));
+    auto id = normalize_uuid(req.param("iid"));
+    std::optional<Invitation> inv;
+    if (id) inv = teams.invitation(*team, *id);
+    if (!inv || inv->created_at_ms < now_ms() - options.invitation_ttl_ms)
+      return error_response({404, "not-found", "Invitation not found"});
+    return json_response(200, invitation_json(*inv, options.domain));
+  });
+  router.add(Verb::delete_, "/teams/{tid}/invitations/{iid}", Access::kUser, [&teams, invitation_admin](Request& req) {
+    if (auto denied = invitation_admin(req)) return *denied;
+    auto team = normalize_uuid(req.param("tid"));
+    auto id = normalize_uuid(req.param("iid"));
+    if (!id) return empty_response(200);  // nothing by that id: already gone, as wire-server answers
+    auto removed = teams.remove_invitation(*team, *id);
+    if (!removed) return error_response(removed.error());
+    return empty_response(200);
+  });
+
+  // Whether an e-mail has a pending invitation (the sign-up page asks before offering to join
+  // a team): 200 exactly one, 404 none, 409 several. Public, as in wire-server.
+  router.add(Verb::head, "/teams/invitations/by-email", Access::kPublic, [&teams, options](Request& req) {
+    auto email = req.query_param("email");
+    // A HEAD answer carries no body, so the status says it all.
+    if (!email || email->empty() || email->size() > 254) return empty_response(400);
+    auto pending = teams.invitations_for_email(*email, now_ms() - options.invitation_ttl_ms);
+    return empty_response(pending.empty() ? 404 : pending.size() > 1 ? 409 : 200);
+  });
+
   // The join page looks the code up before registering (no authentication, as wire-server).
   router.add(Verb::get, "/teams/invitations/info", Access::kPublic, [&teams, options](Request& req) {
     auto code = req.query_param("code");

@@ -77,6 +77,12 @@ class TeamStore {
   // have expired).
   virtual std::optional<Invitation> invitation_by_code(const std::string& code, int64_t created_after_ms) = 0;
   virtual std::vector<Invitation> invitations(const std::string& team_id) = 0;
+  virtual std::optional<Invitation> invitation(const std::string& team_id, const std::string& invitation_id) = 0;
+  // Withdraws a pending invitation; false if there was none with this id in this team.
+  virtual Result<bool> remove_invitation(const std::string& team_id, const std::string& invitation_id) = 0;
+  // Pending invitations (created at or after created_after_ms) for this e-mail, in any team;
+  // e-mails compare case-insensitively.
+  virtual std::vector<Invitation> invitations_for_email(const std::string& email, int64_t created_after_ms) = 0;
   // Makes `member` a member of the invitation's team and deletes the invitation, in one
   // transaction; 400 invalid-invitation-code if the invitation is gone (used twice).
   virtual Status accept_invitation(const Invitation& invitation, const TeamMember& member) = 0;

@@ -141,6 +141,37 @@ class SqliteTeamStore : public TeamStore {
     return out;
   }
 
+  std::optional<Invitation> invitation(const std::string& team_id, const std::string& invitation_id) override {
+    std::optional<Invitation> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(std::string(kInvitationSelect) + " WHERE id = ? AND team_id = ?");
+      st.bind(1, invitation_id).bind(2, team_id);
+      if (st.step()) out = read_invitation(st);
+    });
+    return out;
+  }
+
+  Result<bool> remove_invitation(const std::string& team_id, const std::string& invitation_id) override {
+    bool found = false;
+    auto s = db_.try_write("team store", [&](Connection& c) {
+      auto del = c.prepare("DELETE FROM team_invitations WHERE id = ? AND team_id = ? RETURNING id");
+      del.bind(1, invitation_id).bind(2, team_id);
+      found = del.step();
+    });
+    if (!s) return s.error();
+    return found;
+  }
+
+  std::vector<Invitation> invitations_for_email(const std::string& email, int64_t created_after_ms) override {
+    std::vector<Invitation> out;
+    db_.read([&](Connection& c) {
+      auto st = c.prepare(std::string(kInvitationSelect) + " WHERE lower(email) = lower(?) AND created_at >= ?");
+      st.bind(1, email).bind(2, created_after_ms);
+      while (st.step()) out.push_back(read_invitation(st));
+    });
+    return out;
+  }
+
   Status accept_invitation(const Invitation& inv, const TeamMember& member) override {
     bool found = false;
     auto s = db_.try_write("team store", [&](Connection& c) {

@@ -386,6 +386,30 @@ TEST_CASE("team members need no connection: invitation, group, message; closing 
   CHECK(c.post_json("/v8/teams/" + team + "/invitations", {{"email", "x@example.com"}, {"role", "boss"}}, alice.auth())
             .status == 400);
 
+  // One invitation by id, the pending-invitation check by e-mail, and withdrawing it.
+  auto carol_inv = c.post_json("/v8/teams/" + team + "/invitations", {{"email", "Carol@example.com"}}, alice.auth());
+  REQUIRE(carol_inv.status == 201);
+  const std::string inv_path = "/v8/teams/" + team + "/invitations/" + std::string(carol_inv.json()["id"]);
+  auto one = c.get(inv_path, alice.auth());
+  REQUIRE(one.status == 200);
+  CHECK(one.json()["email"] == "Carol@example.com");
+  CHECK(c.get(inv_path, bob.auth()).status == 403);
+  CHECK(c.request("DELETE", inv_path, "", bob.auth()).status == 403);
+  CHECK(c.request("HEAD", "/v8/teams/invitations/by-email?email=carol@example.com", "", {}).status == 200);
+  CHECK(c.request("HEAD", "/v8/teams/invitations/by-email?email=x@example.com", "", {}).status == 200);
+  CHECK(c.request("HEAD", "/v8/teams/invitations/by-email?email=nobody@example.com", "", {}).status == 404);
+  REQUIRE(c.post_json("/v8/teams/" + team + "/invitations", {{"email", "x@example.com"}}, alice.auth()).status == 201);
+  CHECK(c.request("HEAD", "/v8/teams/invitations/by-email?email=x@example.com", "", {}).status == 409);
+  std::string carol_code = std::string(carol_inv.json()["url"]).substr(std::string(carol_inv.json()["url"]).find("team-code=") + 10);
+  CHECK(c.request("DELETE", inv_path, "", alice.auth()).status == 200);
+  CHECK(c.get(inv_path, alice.auth()).status == 404);
+  CHECK(c.request("DELETE", inv_path, "", alice.auth()).status == 200);  // already gone: still 200
+  CHECK(c.request("HEAD", "/v8/teams/invitations/by-email?email=carol@example.com", "", {}).status == 404);
+  auto withdrawn = c.post_json("/v8/register", {{"name", "Carol"}, {"email", "carol@example.com"},
+                                                {"password", "secret-password"}, {"team_code", carol_code}});
+  CHECK(withdrawn.status == 400);
+  CHECK(withdrawn.json()["label"] == "invalid-invitation-code");
+
   // A team group with Bob, no connection needed; the message reaches him.
   auto created = c.post_json("/v8/conversations",
                              {{"name", "team group"}, {"qualified_users", {qid(bob)}},

@@ -59,6 +59,22 @@ test.describe('team members message each other without a connection', () => {
     assert.ok(code, `the invitation url carries the code: ${invitation.url}`);
     const info = await alice.act(api => api.api.teams.invitation.getInvitationFromCode(code));
     assert.equal(info.id, invitation.id);
+    const byId = await alice.act(api => api.api.teams.invitation.getInvitation(teamId, invitation.id));
+    assert.equal(byId.email, bobIdentity.email);
+    // The sign-up page's pending-invitation check: resolves for one, rejects for none.
+    await alice.act(api => api.api.teams.invitation.headInvitation(bobIdentity.email));
+    await assert.rejects(alice.act(api => api.api.teams.invitation.headInvitation(`nobody-${Date.now()}@example.com`)),
+      err => err.name === 'InvitationNotFoundError' || /not found/i.test(String(err.message)));
+
+    // A withdrawn invitation disappears from the list and its code stops working.
+    const extra = await alice.act(api =>
+      api.api.teams.invitation.postInvitation(teamId, {email: `extra-${Date.now()}@example.com`, role: 'member'}),
+    );
+    await alice.act(api => api.api.teams.invitation.deleteInvitation(teamId, extra.id));
+    const pending = await alice.act(api => api.api.teams.invitation.getAllInvitations(teamId));
+    assert.deepEqual(pending.map(i => i.id), [invitation.id], 'only Bob\'s invitation is left');
+    const extraCode = new URL(extra.url).searchParams.get('team-code');
+    await assert.rejects(alice.act(api => api.api.teams.invitation.getInvitationFromCode(extraCode)));
 
     const bob = new User('team-bob', bobIdentity);
     bob.context = await bob.act(async api => {
