@@ -178,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read() {
     parser_.emplace();
+    head_request_ = false;
     // Beast refuses a Content-Length over the limit while parsing the headers, before we know
     // the route: start with the larger upload limit and narrow it in on_header.
     parser_->body_limit(std::max<uint64_t>(srv_.opt.max_body_bytes, srv_.router.max_upload_body_bytes()));
@@ -385,6 +386,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& msg = parser_->get();
     bool keep_alive = msg.keep_alive();
     std::string origin(msg[bhttp::field::origin]);
+    head_request_ = msg.method() == bhttp::verb::head;
 
     Request req = request_from(msg);
 
@@ -496,6 +498,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(resp.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (head_request_) {
+      // A HEAD answer has the headers a GET would have and no body: a client that asked HEAD
+      // never reads one, so body bytes (an error's JSON) would be taken for the next response.
+      auto length = res->body().size();
+      res->body().clear();
+      if (status_class != 1 && resp.status != 204 && resp.status != 304) res->content_length(length);
+    }
     send(std::move(res), keep_alive);
   }
 
@@ -576,6 +585,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::request_parser<SinkBody>> upload_parser_;
   std::unique_ptr<BodySink> sink_;
+  bool head_request_ = false;  // the request being answered is a HEAD: headers only
   bool upload_keep_alive_ = false;
   std::chrono::steady_clock::time_point deadline_armed_at_{};
   std::string upload_origin_;

@@ -233,6 +233,24 @@ TEST_CASE("404, 405, 401 and 500 are JSON errors", "[server]") {
   CHECK(c.get("/ping").status == 200);
 }
 
+TEST_CASE("HEAD answers carry no body, errors included, so keep-alive stays in step", "[server]") {
+  Fixture f;
+  HttpsClient c(f.port());
+  // No HEAD route at /self (405) or /v8/nothing (404): both errors carry JSON on a GET.
+  for (int i = 0; i < 3; ++i) {
+    auto refused = c.request("HEAD", "/self");
+    CHECK(refused.status == 405);
+    CHECK(refused.body.empty());
+    CHECK(std::stoul(refused.header("Content-Length")) > 0);  // the length a GET would have
+    CHECK(c.request("HEAD", "/v8/nothing").status == 404);
+    // The next answer on the same connection is read intact.
+    auto ping = c.get("/ping");
+    REQUIRE(ping.status == 200);
+    CHECK_FALSE(ping.body.empty());
+  }
+  CHECK(c.is_open());
+}
+
 TEST_CASE("malformed requests get a 400 or 431", "[server]") {
   Fixture f;
   HttpsClient c(f.port());
