@@ -66,6 +66,8 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"turn.max_allocations", "Allocations the relay holds at most"},
       {"turn.max_allocations_per_user", "Allocations one user (credential r= value) may hold"},
       {"turn.max_lifetime_seconds", "Longest allocation lifetime a client may request"},
+      {"turn.max_allocation_kbps", "Bandwidth cap per allocation and direction, kbit/s; 0 = unlimited"},
+      {"turn.max_total_mbps", "Bandwidth cap of the whole relay per direction, Mbit/s; 0 = unlimited"},
       {"turn.credential_ttl_seconds", "Lifetime of credentials from /calls/config (also its ttl field)"},
       {"admin.socket", "Unix socket wirectl talks to (mode 0660); empty = <data_dir>/admin.sock"},
   };
@@ -137,6 +139,8 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& c) 
       {"turn.max_allocations", n(c.turn_max_allocations)},
       {"turn.max_allocations_per_user", n(c.turn_max_allocations_per_user)},
       {"turn.max_lifetime_seconds", n(c.turn_max_lifetime_seconds)},
+      {"turn.max_allocation_kbps", n(c.turn_max_allocation_kbps)},
+      {"turn.max_total_mbps", n(c.turn_max_total_mbps)},
       {"turn.credential_ttl_seconds", n(c.turn_credential_ttl_seconds)},
       {"admin.socket", c.admin_socket},
   };
@@ -290,6 +294,8 @@ Result<Config> load_config(const std::optional<std::string>& file,
         integer("turn.max_allocations", c.turn_max_allocations, 1, 1000000),
         integer("turn.max_allocations_per_user", c.turn_max_allocations_per_user, 1, 10000),
         integer("turn.max_lifetime_seconds", c.turn_max_lifetime_seconds, 600, 86400),
+        integer("turn.max_allocation_kbps", c.turn_max_allocation_kbps, 0, 100'000'000),
+        integer("turn.max_total_mbps", c.turn_max_total_mbps, 0, 100'000),
         integer("turn.credential_ttl_seconds", c.turn_credential_ttl_seconds, 60, 7 * 86400),
     };
     for (const auto& s : checks)

@@ -82,6 +82,8 @@ struct Config {
   uint32_t turn_max_allocations = 10000;
   uint32_t turn_max_allocations_per_user = 16;
   uint32_t turn_max_lifetime_seconds = 3600;
+  int64_t turn_max_allocation_kbps = 10000;  // each direction; 0 = unlimited
+  int64_t turn_max_total_mbps = 1000;        // each direction; 0 = unlimited
   int64_t turn_credential_ttl_seconds = 3600;
   // [admin]
   std::string admin_socket;  // empty: <data_dir>/admin.sock

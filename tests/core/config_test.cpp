@@ -46,6 +46,8 @@ TEST_CASE("config defaults give a working zero-config daemon", "[config]") {
   CHECK(c->login_attempts_per_minute == 10);
   CHECK(c->password_scrypt_log2_n == 15);
   CHECK(c->max_permanent_clients == 7);
+  CHECK(c->turn_max_allocation_kbps == 10000);
+  CHECK(c->turn_max_total_mbps == 1000);
 }
 
 TEST_CASE("every documented key is read into the Config", "[config]") {
@@ -72,6 +74,8 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
       {"auth.login_attempts_per_minute", "3"},
       {"auth.password_scrypt_log2_n", "12"},
       {"clients.max_permanent", "2"},
+      {"turn.max_allocation_kbps", "0"},
+      {"turn.max_total_mbps", "250"},
   };
   std::set<std::string> documented;
   for (const auto& [k, help] : config_keys()) {
@@ -107,6 +111,8 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
   CHECK(c->login_attempts_per_minute == 3);
   CHECK(c->password_scrypt_log2_n == 12);
   CHECK(c->max_permanent_clients == 2);
+  CHECK(c->turn_max_allocation_kbps == 0);
+  CHECK(c->turn_max_total_mbps == 250);
 }
 
 TEST_CASE("config file values are layered under command-line overrides", "[config]") {
@@ -185,6 +191,8 @@ TEST_CASE("bad values are rejected with the key named", "[config]") {
       {"auth.login_attempts_per_minute", "0"},
       {"auth.password_scrypt_log2_n", "30"},
       {"clients.max_permanent", "65"},
+      {"turn.max_allocation_kbps", "-1"},
+      {"turn.max_total_mbps", "100001"},
       {"auth.registration", "maybe"},
       {"server.log_level", "verbose"},
       {"server.domain", "localhost"},

@@ -94,7 +94,10 @@ class RelayMetrics {
                  sum_of(&T::bytes_to_peers));
     m.counter_fn("wirebox_turn_relayed_bytes_total{direction=\"to_clients\"}", "", sum_of(&T::bytes_to_clients));
     m.counter_fn("wirebox_turn_dropped_packets_total", "Packets the relay dropped (malformed, no allocation or "
-                 "permission, forbidden peer, send failure, truncated)", sum_of(&T::dropped));
+                 "permission, forbidden peer, send failure, truncated, over a bandwidth cap)", sum_of(&T::dropped));
+    m.counter_fn("wirebox_turn_bandwidth_dropped_packets_total", "Packets dropped over the allocation's or the relay's "
+                 "bandwidth cap (turn.max_allocation_kbps, turn.max_total_mbps); part of wirebox_turn_dropped_packets_total",
+                 sum_of(&T::dropped_bandwidth));
     m.gauge("wirebox_turn_allocations", "TURN allocations active", [f = sum_of(&T::allocations_active)] {
       return static_cast<double>(f());
     });
@@ -130,6 +133,8 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
   o.max_allocations = c.turn_max_allocations;
   o.max_allocations_per_user = c.turn_max_allocations_per_user;
   o.max_lifetime_seconds = c.turn_max_lifetime_seconds;
+  o.max_allocation_bytes_per_second = static_cast<uint64_t>(c.turn_max_allocation_kbps) * 1000 / 8;
+  o.max_total_bytes_per_second = static_cast<uint64_t>(c.turn_max_total_mbps) * 1'000'000 / 8;
 
   const std::pair<std::string, turn::ClientTransport> wanted[3] = {
       {resolve_listen(c.turn_listen_udp, 3478, c), turn::ClientTransport::kUdp},

@@ -36,6 +36,12 @@ struct RelayOptions {
   uint32_t default_lifetime_seconds = 600;
   uint32_t max_lifetime_seconds = 3600;
   int64_t nonce_lifetime_seconds = 600;
+  // Bandwidth caps on relayed payload bytes, each direction (client to peer, peer to client)
+  // separately; 0 = unlimited. The total is split evenly over the loops (see TurnShard).
+  uint64_t max_allocation_bytes_per_second = 1'250'000;  // 10 Mbit/s
+  uint64_t max_total_bytes_per_second = 125'000'000;     // 1000 Mbit/s
+  // The relay's clock in milliseconds; nullptr = monotonic_ms(). Tests pass a controlled one.
+  int64_t (*clock_ms)() = nullptr;
 };
 
 }  // namespace wirebox::turn

@@ -194,7 +194,9 @@ RelayTotals TurnRelay::totals() const {
     t.packets_to_clients += v(c.packets_to_clients);
     t.bytes_to_clients += v(c.bytes_to_clients);
     t.dropped += v(c.dropped_malformed) + v(c.dropped_no_allocation) + v(c.dropped_no_permission) +
-                 v(c.dropped_forbidden_peer) + v(c.dropped_send_failed) + v(c.dropped_truncated);
+                 v(c.dropped_forbidden_peer) + v(c.dropped_send_failed) + v(c.dropped_truncated) +
+                 v(c.dropped_bandwidth);
+    t.dropped_bandwidth += v(c.dropped_bandwidth);
   }
   return t;
 }

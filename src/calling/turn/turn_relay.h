@@ -22,6 +22,7 @@ struct RelayTotals {
   uint64_t allocations_created = 0, allocations_active = 0, auth_failures = 0;
   uint64_t packets_to_peers = 0, bytes_to_peers = 0, packets_to_clients = 0, bytes_to_clients = 0;
   uint64_t dropped = 0;  // every drop reason together
+  uint64_t dropped_bandwidth = 0;  // of those, over a bandwidth cap
 };
 
 class TurnRelay {

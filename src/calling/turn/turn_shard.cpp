@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -32,7 +33,18 @@ size_t TurnShard::ClientAddressHash::operator()(const ClientAddress& a) const {
 }
 
 TurnShard::TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::io_context& io)
-    : shared_(shared), counters_(counters), io_(io), sweep_timer_(io), scratch_(65536 + 128) {}
+    : shared_(shared),
+      counters_(counters),
+      io_(io),
+      clock_(shared.options.clock_ms ? shared.options.clock_ms : monotonic_ms),
+      sweep_timer_(io),
+      scratch_(65536 + 128) {
+  auto loops = static_cast<uint64_t>(std::max(1, shared.options.loops));
+  uint64_t total = shared.options.max_total_bytes_per_second;
+  int64_t now = now_ms();
+  to_peers_cap_ = cap(total ? std::max<uint64_t>(1, total / loops) : 0, now);
+  to_clients_cap_ = to_peers_cap_;
+}
 
 TurnShard::~TurnShard() = default;
 
@@ -48,6 +60,24 @@ void TurnShard::stop() {
   sweep_timer_.cancel();
   for (auto& l : listeners_) l->socket.close();
   while (!allocations_.empty()) release(allocations_.begin());
+}
+
+TokenBucket TurnShard::cap(uint64_t bytes_per_second, int64_t now) const {
+  if (bytes_per_second == 0) return {};
+  return TokenBucket(bytes_per_second, std::max(bytes_per_second, kMinBurstBytes), now);
+}
+
+bool TurnShard::within_caps(TokenBucket& allocation, TokenBucket& shard, size_t bytes, int64_t now) {
+  if (!allocation.try_take(bytes, now)) {
+    RelayCounters::add(counters_.dropped_bandwidth);
+    return false;
+  }
+  if (!shard.try_take(bytes, now)) {
+    allocation.give_back(bytes);
+    RelayCounters::add(counters_.dropped_bandwidth);
+    return false;
+  }
+  return true;
 }
 
 void TurnShard::read_listener(UdpListener& listener) {
@@ -92,7 +122,7 @@ void TurnShard::read_relay(std::shared_ptr<Allocation> allocation) {
 void TurnShard::drain_relay(Allocation& allocation) {
   int fd = allocation.relay_socket.native_handle();
   uint64_t truncated = 0;
-  int64_t now = monotonic_ms();
+  int64_t now = now_ms();
   for (int round = 0; round < 8; ++round) {
     size_t n = batch_.receive(fd, truncated);
     for (size_t i = 0; i < n; ++i) on_data_from_peer(allocation, batch_.payload(i), batch_.source(i), now);
@@ -108,6 +138,7 @@ void TurnShard::on_data_from_peer(Allocation& a, std::span<uint8_t> payload, con
     RelayCounters::add(counters_.dropped_no_permission);
     return;
   }
+  if (!within_caps(a.to_client_cap, to_clients_cap_, payload.size(), now)) return;
   if (uint16_t channel = a.state.channel_for_peer(peer, now)) {
     // The batch leaves headroom before every payload: prepend the 4-byte header in place.
     uint8_t* start = payload.data() - kChannelDataHeaderSize;
@@ -149,7 +180,7 @@ void TurnShard::release(
 
 void TurnShard::sweep() {
   if (stopped_) return;
-  int64_t now = monotonic_ms();
+  int64_t now = now_ms();
   for (auto it = allocations_.begin(); it != allocations_.end();) {
     if (it->second->state.expired(now)) {
       auto next = std::next(it);

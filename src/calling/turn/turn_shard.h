@@ -10,6 +10,14 @@
 // differ per allocation); ChannelData headers are written in place, so no packet is copied or
 // allocated for except Data indications (the slow path, used before a channel is bound).
 //
+// Bandwidth caps: every relayed packet's payload is charged, per direction, to a token bucket
+// of its allocation and to one of the shard; a packet either bucket cannot pay for is dropped
+// and counted (dropped_bandwidth). The relay-wide cap is split evenly over the shards, each
+// holding total / loops, so the data path shares no atomic between cores: clients spread over
+// the loops (SO_REUSEPORT hash, round-robin for streams), and a single allocation is held far
+// below a shard's share by its own cap. Buckets allow one second's worth of burst, at least
+// kMinBurstBytes so the largest relayable message always fits.
+//
 // Ownership: owned by TurnRelay; RelayShared must outlive it. Links passed to
 // on_client_message must stay valid until on_link_closed (streams) or for the call (UDP).
 // Thread safety: every method runs on the shard's io_context thread, except construction and
@@ -37,6 +45,7 @@
 #include "calling/turn/relay_options.h"
 #include "calling/turn/stun_integrity.h"
 #include "calling/turn/stun_message.h"
+#include "calling/turn/token_bucket.h"
 
 namespace wirebox::turn {
 
@@ -63,6 +72,8 @@ struct ClientAddress {
 
 class TurnShard {
  public:
+  static constexpr uint64_t kMinBurstBytes = 65536;
+
   TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::io_context& io);
   ~TurnShard();
   TurnShard(const TurnShard&) = delete;
@@ -119,11 +130,18 @@ class TurnShard {
   // The caller's allocation, or nullptr after answering 437 / 441.
   Allocation* find_for_request(const StunMessage& request, const ClientAddress& from, ClientLink& link,
                                const Auth& auth);
-  void send_to_peer(Allocation& allocation, std::span<const uint8_t> data, const Endpoint& peer);
+  void send_to_peer(Allocation& allocation, std::span<const uint8_t> data, const Endpoint& peer, int64_t now);
+  // Charges a packet to its allocation's and the shard's bucket; false (counted) if either is short.
+  bool within_caps(TokenBucket& allocation, TokenBucket& shard, size_t bytes, int64_t now);
+  TokenBucket cap(uint64_t bytes_per_second, int64_t now) const;
+  int64_t now_ms() const { return clock_(); }
 
   RelayShared& shared_;
   RelayCounters& counters_;
   boost::asio::io_context& io_;
+  int64_t (*clock_)();
+  TokenBucket to_peers_cap_;    // the shard's share of the relay-wide caps
+  TokenBucket to_clients_cap_;
   boost::asio::steady_timer sweep_timer_;
   std::vector<std::unique_ptr<UdpListener>> listeners_;
   std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash> allocations_;

@@ -26,6 +26,8 @@ struct TurnShard::Allocation {
   std::string user;  // r= of the username: the quota key
   LongTermKey key{};
   TransactionId allocate_transaction{};
+  TokenBucket to_peer_cap;  // bandwidth caps, one per direction
+  TokenBucket to_client_cap;
   bool closed = false;
 };
 

@@ -101,7 +101,7 @@ bool TurnShard::authenticate(const StunMessage& m, const ClientAddress&, ClientL
     send_error(m, link, 400, nullptr);
     return false;
   }
-  auto nonce_validity = shared_.nonces.check(nonce->text(), monotonic_ms());
+  auto nonce_validity = shared_.nonces.check(nonce->text(), now_ms());
   if (nonce_validity != NonceIssuer::Validity::kValid) {
     send_unauthorized(m, link, nonce_validity == NonceIssuer::Validity::kStale ? 438 : 401);
     return false;
@@ -143,7 +143,7 @@ void TurnShard::send_unauthorized(const StunMessage& m, ClientLink& link, int co
   StunMessageWriter w(scratch_, m.method(), StunClass::kErrorResponse, m.transaction_id());
   w.add_error_code(code);
   w.add_text(attr::kRealm, shared_.options.realm);
-  w.add_text(attr::kNonce, shared_.nonces.issue(monotonic_ms()));
+  w.add_text(attr::kNonce, shared_.nonces.issue(now_ms()));
   finish(w, nullptr, IntegrityAlgorithm::kSha1, link);
 }
 
@@ -167,7 +167,7 @@ uint32_t clamp_lifetime(const StunMessage& m, const RelayOptions& o) {
 }  // namespace
 
 void TurnShard::handle_allocate(const StunMessage& m, const ClientAddress& from, ClientLink& link, const Auth& auth) {
-  int64_t now = monotonic_ms();
+  int64_t now = now_ms();
   if (auto it = allocations_.find(from); it != allocations_.end()) {
     Allocation& a = *it->second;
     if (a.allocate_transaction != m.transaction_id() || a.username != auth.username) {
@@ -228,6 +228,8 @@ void TurnShard::handle_allocate(const StunMessage& m, const ClientAddress& from,
   a.user = auth.user;
   a.key = auth.key;
   a.allocate_transaction = m.transaction_id();
+  a.to_peer_cap = cap(shared_.options.max_allocation_bytes_per_second, now);
+  a.to_client_cap = a.to_peer_cap;
   allocations_.emplace(from, allocation);
   RelayCounters::add(counters_.allocations_created);
   RelayCounters::add(counters_.allocations_active);
@@ -284,7 +286,7 @@ void TurnShard::handle_refresh(const StunMessage& m, const ClientAddress& from, 
   if (!a) return;
   uint32_t lifetime = clamp_lifetime(m, shared_.options);
   if (lifetime == 0) on_link_closed(from);
-  else a->state.set_expires_ms(monotonic_ms() + int64_t{lifetime} * 1000);
+  else a->state.set_expires_ms(now_ms() + int64_t{lifetime} * 1000);
   StunMessageWriter w(scratch_, m.method(), StunClass::kSuccessResponse, m.transaction_id());
   w.add_u32(attr::kLifetime, lifetime);
   finish(w, &auth.key, auth.algorithm, link);
@@ -308,7 +310,7 @@ void TurnShard::handle_create_permission(const StunMessage& m, const ClientAddre
     peers[count++] = *peer;
   }
   if (count == 0) return send_error(m, link, 400, &auth);
-  int64_t now = monotonic_ms();
+  int64_t now = now_ms();
   for (size_t i = 0; i < count; ++i)
     if (!a->state.install_permission(peers[i].address(), now)) return send_error(m, link, 508, &auth);
   StunMessageWriter w(scratch_, m.method(), StunClass::kSuccessResponse, m.transaction_id());
@@ -329,7 +331,7 @@ void TurnShard::handle_channel_bind(const StunMessage& m, const ClientAddress& f
     RelayCounters::add(counters_.dropped_forbidden_peer);
     return send_error(m, link, 403, &auth);
   }
-  switch (a->state.bind_channel(*channel, *peer, monotonic_ms())) {
+  switch (a->state.bind_channel(*channel, *peer, now_ms())) {
     case ChannelBindResult::kOk: break;
     case ChannelBindResult::kTooMany: return send_error(m, link, 508, &auth);
     default: return send_error(m, link, 400, &auth);
@@ -338,7 +340,8 @@ void TurnShard::handle_channel_bind(const StunMessage& m, const ClientAddress& f
   finish(w, &auth.key, auth.algorithm, link);
 }
 
-void TurnShard::send_to_peer(Allocation& a, std::span<const uint8_t> data, const Endpoint& peer) {
+void TurnShard::send_to_peer(Allocation& a, std::span<const uint8_t> data, const Endpoint& peer, int64_t now) {
+  if (!within_caps(a.to_peer_cap, to_peers_cap_, data.size(), now)) return;
   ssize_t sent = ::sendto(a.relay_socket.native_handle(), data.data(), data.size(), MSG_DONTWAIT, peer.data(),
                           peer.size());
   if (sent < 0) {
@@ -366,11 +369,12 @@ void TurnShard::on_send_indication(const StunMessage& m, const ClientAddress& fr
     RelayCounters::add(counters_.dropped_forbidden_peer);
     return;
   }
-  if (!it->second->state.has_permission(peer->address(), monotonic_ms())) {
+  int64_t now = now_ms();
+  if (!it->second->state.has_permission(peer->address(), now)) {
     RelayCounters::add(counters_.dropped_no_permission);
     return;
   }
-  send_to_peer(*it->second, data->value, *peer);
+  send_to_peer(*it->second, data->value, *peer, now);
 }
 
 void TurnShard::on_channel_data(std::span<const uint8_t> bytes, const ClientAddress& from) {
@@ -385,12 +389,13 @@ void TurnShard::on_channel_data(std::span<const uint8_t> bytes, const ClientAddr
     return;
   }
   // The peer was checked against the policy when the channel was bound.
-  const Endpoint* peer = it->second->state.channel_peer(cd.channel, monotonic_ms());
+  int64_t now = now_ms();
+  const Endpoint* peer = it->second->state.channel_peer(cd.channel, now);
   if (!peer) {
     RelayCounters::add(counters_.dropped_no_permission);
     return;
   }
-  send_to_peer(*it->second, cd.data, *peer);
+  send_to_peer(*it->second, cd.data, *peer, now);
 }
 
 }  // namespace wirebox::turn

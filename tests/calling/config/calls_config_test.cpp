@@ -98,6 +98,8 @@ TEST_CASE("the relay's counters are in /metrics while the service runs", "[calli
   CHECK_THAT(text, Contains("wirebox_turn_relayed_bytes_total{direction=\"to_peers\"} 0\n"
                             "wirebox_turn_relayed_bytes_total{direction=\"to_clients\"} 0\n"));
   CHECK_THAT(text, Contains("# TYPE wirebox_turn_allocations gauge\nwirebox_turn_allocations 0\n"));
+  CHECK_THAT(text, Contains("# TYPE wirebox_turn_bandwidth_dropped_packets_total counter\n"
+                            "wirebox_turn_bandwidth_dropped_packets_total 0\n"));
 
   // A datagram that is neither STUN nor ChannelData is dropped and counted by the relay's loop;
   // the scrape sees it (bounded wait: the loop counts it asynchronously).

@@ -1,12 +1,14 @@
 // The relay end to end on loopback, in process: the long-term credential round trip, Wire
 // credentials (wrong secret, expiry), peer policy, channels and ChannelData through an echo
-// peer, Refresh to 0. Bounded waits only (poll with a timeout).
+// peer, Refresh to 0, bandwidth caps (under a controlled clock). Bounded waits only (poll with a
+// timeout).
 #include <catch2/catch.hpp>
 
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -100,7 +102,8 @@ struct Client {
 
 struct Relay {
   TurnRelay relay;
-  explicit Relay(bool allow_loopback) : relay(options(allow_loopback)) { REQUIRE(relay.start().ok()); }
+  explicit Relay(bool allow_loopback) : Relay(options(allow_loopback)) {}
+  explicit Relay(RelayOptions o) : relay(std::move(o)) { REQUIRE(relay.start().ok()); }
   static RelayOptions options(bool allow_loopback) {
     RelayOptions o;
     o.realm = "test.realm";
@@ -218,4 +221,142 @@ TEST_CASE("malformed datagrams are dropped and counted", "[turn][relay]") {
   c.server = r.endpoint();
   REQUIRE(c.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
   CHECK(r.relay.totals().dropped >= 1);
+}
+
+namespace {
+
+// The relay's clock in the bandwidth tests: it stands still unless a test moves it, so the
+// token buckets refill only when told and packet counts are exact.
+std::atomic<int64_t> test_clock_ms{0};
+int64_t test_clock() { return test_clock_ms.load(); }
+
+RelayOptions capped_options(uint64_t allocation_bytes_per_second, uint64_t total_bytes_per_second, int loops) {
+  RelayOptions o = Relay::options(true);
+  o.clock_ms = test_clock;
+  o.max_allocation_bytes_per_second = allocation_bytes_per_second;
+  o.max_total_bytes_per_second = total_bytes_per_second;
+  o.loops = loops;
+  return o;
+}
+
+// A client with an allocation and channel 0x4001 bound to its own peer socket.
+struct CallLeg {
+  Client client;
+  Socket peer;
+  Endpoint relayed;
+
+  explicit CallLeg(const Relay& r) {
+    client.server = r.endpoint();
+    use_credentials(client, "secret", 1, now_seconds() + 60);
+    REQUIRE(client.allocate() == 0);
+    relayed = *decode_xor_address(client.response.find(attr::kXorRelayedAddress)->value,
+                                  client.response.transaction_id());
+    REQUIRE(client.request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
+      w.add_u32(attr::kChannelNumber, uint32_t{0x4001} << 16);
+      w.add_xor_address(attr::kXorPeerAddress, peer.local());
+    }) == 0);
+  }
+
+  // `count` ChannelData messages of `size` bytes towards the peer, 16 at a time, each group
+  // followed by a Binding round trip: the relay handles a client's datagrams in order, so the
+  // answer means the group was relayed or dropped (and no socket buffer can overflow).
+  void send_to_peer(int count, size_t size) {
+    std::vector<uint8_t> message(4 + size, 0x55);
+    write_channel_data_header(message.data(), 0x4001, static_cast<uint16_t>(size));
+    for (int sent = 0; sent < count;) {
+      for (int k = 0; k < 16 && sent < count; ++k, ++sent) client.socket.send_to(client.server, message);
+      REQUIRE(client.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
+    }
+  }
+};
+
+struct Counts {
+  uint64_t to_peers, to_clients, dropped_bandwidth;
+  static Counts of(const Relay& r) {
+    RelayTotals t = r.relay.totals();
+    return {t.packets_to_peers, t.packets_to_clients, t.dropped_bandwidth};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an allocation over its bandwidth cap gets the cap through; others are unaffected",
+          "[turn][relay][bandwidth]") {
+  test_clock_ms = 1'000'000'000;
+  // 100 kB/s per allocation and direction: the burst is one second's worth, 100 packets of 1000 bytes.
+  Relay r(capped_options(100'000, 0, 1));
+  CallLeg a(r), b(r);
+
+  Counts before = Counts::of(r);
+  a.send_to_peer(150, 1000);
+  Counts after = Counts::of(r);
+  CHECK(after.to_peers - before.to_peers == 100);
+  CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
+
+  test_clock_ms += 500;  // refills 50 000 bytes
+  before = after;
+  a.send_to_peer(100, 1000);
+  after = Counts::of(r);
+  CHECK(after.to_peers - before.to_peers == 50);
+  CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
+
+  before = after;
+  b.send_to_peer(100, 1000);  // b has its own bucket, still full
+  after = Counts::of(r);
+  CHECK(after.to_peers - before.to_peers == 100);
+  CHECK(after.dropped_bandwidth == before.dropped_bandwidth);
+
+  // The other direction has its own bucket, full although a's towards the peer is empty.
+  before = after;
+  std::vector<uint8_t> media(1000, 0x66);
+  uint64_t received = 0;
+  for (int sent = 0; sent < 150;) {
+    for (int k = 0; k < 16 && sent < 150; ++k, ++sent) a.peer.send_to(a.relayed, media);
+    // Wait (bounded) until the relay accounted for the group, draining a's client socket.
+    for (int polls = 0; polls < 200; ++polls) {
+      Counts now = Counts::of(r);
+      if ((now.to_clients - before.to_clients) + (now.dropped_bandwidth - before.dropped_bandwidth) ==
+          static_cast<uint64_t>(sent))
+        break;
+      pollfd p{a.client.socket.fd, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        uint8_t buf[2048];
+        if (::recv(a.client.socket.fd, buf, sizeof buf, 0) > 0) ++received;
+      }
+    }
+  }
+  after = Counts::of(r);
+  CHECK(after.to_clients - before.to_clients == 100);
+  CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
+  CHECK(received <= 100);
+}
+
+TEST_CASE("the relay-wide bandwidth cap holds across allocations and is split over the loops",
+          "[turn][relay][bandwidth]") {
+  test_clock_ms = 1'000'000'000;
+  SECTION("one loop holds the whole cap") {
+    Relay r(capped_options(0, 100'000, 1));
+    CallLeg a(r), b(r);
+    Counts before = Counts::of(r);
+    a.send_to_peer(100, 1000);  // within the burst: all pass
+    b.send_to_peer(100, 1000);  // the relay's bucket is empty now, although b's is unlimited
+    Counts after = Counts::of(r);
+    CHECK(after.to_peers - before.to_peers == 100);
+    CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 100);
+    test_clock_ms += 1000;
+    before = after;
+    b.send_to_peer(100, 1000);
+    after = Counts::of(r);
+    CHECK(after.to_peers - before.to_peers == 100);
+    CHECK(after.dropped_bandwidth == before.dropped_bandwidth);
+  }
+  SECTION("two loops hold half each") {
+    Relay r(capped_options(0, 200'000, 2));
+    CallLeg a(r);  // on one loop, whose share is 100 kB/s
+    Counts before = Counts::of(r);
+    a.send_to_peer(150, 1000);
+    Counts after = Counts::of(r);
+    CHECK(after.to_peers - before.to_peers == 100);
+    CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
+  }
 }
