@@ -24,6 +24,9 @@ struct FileDigest::State {
   bool job_running = false;  // hashing (without the lock)
   bool finishing = false;    // finish() took over: a queued job ends without work
   std::optional<ApiError> error;
+  // Read-back buffer, used by whichever thread hashes (one at a time): allocated once per
+  // upload, not per chunk (256 KiB is above malloc's mmap threshold: a map/unmap each time).
+  std::vector<char> buf = std::vector<char>(256 * 1024);
 
   ~State() {
     if (fd >= 0) ::close(fd);
@@ -34,7 +37,6 @@ struct FileDigest::State {
   // job, or finish() once no job runs), without the lock: md5 and the file range are that
   // thread's alone.
   Status hash_range(uint64_t from, uint64_t to, bool start_write_back) {
-    std::vector<char> buf(256 * 1024);
     uint64_t at = from;
     while (at < to) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - at));
