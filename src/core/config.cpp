@@ -68,6 +68,8 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"turn.max_lifetime_seconds", "Longest allocation lifetime a client may request"},
       {"turn.max_allocation_kbps", "Bandwidth cap per allocation and direction, kbit/s; 0 = unlimited"},
       {"turn.max_total_mbps", "Bandwidth cap of the whole relay per direction, Mbit/s; 0 = unlimited"},
+      {"turn.udp_receive_buffer_kb", "Receive buffer of each UDP listener socket, KiB (capped by net.core.rmem_max); 0 = system default"},
+      {"turn.poll_interval_us", "Under load, poll relay sockets every this many microseconds; 0 = never"},
       {"turn.credential_ttl_seconds", "Lifetime of credentials from /calls/config (also its ttl field)"},
       {"admin.socket", "Unix socket wirectl talks to (mode 0660); empty = <data_dir>/admin.sock"},
   };
@@ -141,6 +143,8 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& c) 
       {"turn.max_lifetime_seconds", n(c.turn_max_lifetime_seconds)},
       {"turn.max_allocation_kbps", n(c.turn_max_allocation_kbps)},
       {"turn.max_total_mbps", n(c.turn_max_total_mbps)},
+      {"turn.udp_receive_buffer_kb", n(c.turn_udp_receive_buffer_kb)},
+      {"turn.poll_interval_us", n(c.turn_poll_interval_us)},
       {"turn.credential_ttl_seconds", n(c.turn_credential_ttl_seconds)},
       {"admin.socket", c.admin_socket},
   };
@@ -296,6 +300,8 @@ Result<Config> load_config(const std::optional<std::string>& file,
         integer("turn.max_lifetime_seconds", c.turn_max_lifetime_seconds, 600, 86400),
         integer("turn.max_allocation_kbps", c.turn_max_allocation_kbps, 0, 100'000'000),
         integer("turn.max_total_mbps", c.turn_max_total_mbps, 0, 100'000),
+        integer("turn.udp_receive_buffer_kb", c.turn_udp_receive_buffer_kb, 0, 1 << 20),
+        integer("turn.poll_interval_us", c.turn_poll_interval_us, 0, 10'000),
         integer("turn.credential_ttl_seconds", c.turn_credential_ttl_seconds, 60, 7 * 86400),
     };
     for (const auto& s : checks)

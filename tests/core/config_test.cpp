@@ -48,6 +48,7 @@ TEST_CASE("config defaults give a working zero-config daemon", "[config]") {
   CHECK(c->max_permanent_clients == 7);
   CHECK(c->turn_max_allocation_kbps == 10000);
   CHECK(c->turn_max_total_mbps == 1000);
+  CHECK(c->turn_poll_interval_us == 200);
 }
 
 TEST_CASE("every documented key is read into the Config", "[config]") {
@@ -76,6 +77,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
       {"clients.max_permanent", "2"},
       {"turn.max_allocation_kbps", "0"},
       {"turn.max_total_mbps", "250"},
+      {"turn.poll_interval_us", "0"},
   };
   std::set<std::string> documented;
   for (const auto& [k, help] : config_keys()) {
@@ -113,6 +115,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
   CHECK(c->max_permanent_clients == 2);
   CHECK(c->turn_max_allocation_kbps == 0);
   CHECK(c->turn_max_total_mbps == 250);
+  CHECK(c->turn_poll_interval_us == 0);
 }
 
 TEST_CASE("config file values are layered under command-line overrides", "[config]") {
@@ -193,6 +196,7 @@ TEST_CASE("bad values are rejected with the key named", "[config]") {
       {"clients.max_permanent", "65"},
       {"turn.max_allocation_kbps", "-1"},
       {"turn.max_total_mbps", "100001"},
+      {"turn.poll_interval_us", "10001"},
       {"auth.registration", "maybe"},
       {"server.log_level", "verbose"},
       {"server.domain", "localhost"},

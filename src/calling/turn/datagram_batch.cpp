@@ -18,7 +18,11 @@ DatagramBatch::DatagramBatch() : buffers_(kBatch * (kHeadroom + kMaxDatagram)) {
 }
 
 size_t DatagramBatch::receive(int fd, uint64_t& truncated) {
-  for (size_t i = 0; i < kBatch; ++i) {
+  size_t first = used_slots_;
+  size_t free = kBatch - first;
+  filled_ = false;
+  if (free == 0) return 0;
+  for (size_t i = first; i < kBatch; ++i) {
     auto& h = headers_[i].msg_hdr;
     h = {};
     h.msg_name = &addresses_[i];
@@ -27,21 +31,23 @@ size_t DatagramBatch::receive(int fd, uint64_t& truncated) {
     h.msg_iovlen = 1;
     headers_[i].msg_len = 0;
   }
-  int n = ::recvmmsg(fd, headers_.data(), kBatch, MSG_DONTWAIT, nullptr);
-  filled_ = n == static_cast<int>(kBatch);
+  int n = ::recvmmsg(fd, headers_.data() + first, static_cast<unsigned>(free), MSG_DONTWAIT, nullptr);
   if (n <= 0) return 0;
-  size_t count = 0;
-  for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
+  filled_ = static_cast<size_t>(n) == free;
+  used_slots_ += static_cast<size_t>(n);
+  size_t added = 0;
+  for (size_t i = first; i < used_slots_; ++i) {
     if (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) {
       ++truncated;
       continue;
     }
-    valid_[count] = i;
-    sizes_[count] = headers_[i].msg_len;
-    sources_[count] = endpoint_from_sockaddr(addresses_[i]);
-    ++count;
+    valid_[count_] = i;
+    sizes_[count_] = headers_[i].msg_len;
+    sources_[count_] = endpoint_from_sockaddr(addresses_[i]);
+    ++count_;
+    ++added;
   }
-  return count;
+  return added;
 }
 
 void DatagramSendBatch::add(int fd, const Endpoint& to, std::span<const uint8_t> payload) {

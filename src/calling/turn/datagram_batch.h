@@ -1,9 +1,10 @@
-// DatagramBatch: receives up to kBatch datagrams per recvmmsg() call from a non-blocking UDP
-// socket into preallocated buffers, leaving kHeadroom free bytes before each payload so a
-// ChannelData header can be prepended in place (no copy, no per-packet allocation).
+// DatagramBatch: receives datagrams with recvmmsg() from non-blocking UDP sockets into kBatch
+// preallocated slots, leaving kHeadroom free bytes before each payload so a ChannelData header
+// can be prepended in place (no copy, no per-packet allocation). Receives append to what the
+// batch holds until clear(), so datagrams from several sockets can be collected and their
+// replies sent together (the payloads stay valid until clear()).
 //
-// Ownership: owns its buffers (about 64 KiB). One per event loop: every socket of that loop
-// drains through it in turn, since handlers run one at a time.
+// Ownership: owns its buffers (about 64 KiB).
 // Thread safety: none; used by one event loop.
 #pragma once
 
@@ -28,11 +29,20 @@ class DatagramBatch {
 
   DatagramBatch();
 
-  // One recvmmsg() on fd; returns how many usable datagrams arrived (0 if none or on error).
-  // Truncated datagrams (larger than kMaxDatagram) are counted in `truncated` and skipped.
+  // One recvmmsg() on fd into the free slots; returns how many usable datagrams it appended
+  // (0 if none, on error, or when full()). Truncated datagrams (larger than kMaxDatagram) use
+  // a slot but are skipped and counted in `truncated`.
   size_t receive(int fd, uint64_t& truncated);
-  // The last receive() filled every slot, so the socket may hold more.
+  // The last receive() filled every free slot it had, so the socket may hold more.
   bool maybe_more() const { return filled_; }
+  bool full() const { return used_slots_ == kBatch; }
+  // Usable datagrams held, indexed 0..size()-1 in arrival order.
+  size_t size() const { return count_; }
+  // Forgets every datagram: their payloads may be overwritten by the next receive().
+  void clear() {
+    count_ = 0;
+    used_slots_ = 0;
+  }
 
   // The i-th received payload; writable, with kHeadroom bytes before data() usable.
   std::span<uint8_t> payload(size_t i) { return {buffers_.data() + slot_offset(valid_[i]) + kHeadroom, sizes_[i]}; }
@@ -48,6 +58,8 @@ class DatagramBatch {
   std::array<size_t, kBatch> valid_{};
   std::array<size_t, kBatch> sizes_{};
   std::array<Endpoint, kBatch> sources_{};
+  size_t used_slots_ = 0;
+  size_t count_ = 0;
   bool filled_ = false;
 };
 

@@ -40,6 +40,12 @@ struct RelayOptions {
   // separately; 0 = unlimited. The total is split evenly over the loops (see TurnShard).
   uint64_t max_allocation_bytes_per_second = 1'250'000;  // 10 Mbit/s
   uint64_t max_total_bytes_per_second = 125'000'000;     // 1000 Mbit/s
+  // Receive buffer asked for on each UDP listener socket (the kernel caps it at
+  // net.core.rmem_max): it holds what arrives while a loop is not scheduled.
+  int udp_receive_buffer_bytes = 4 << 20;
+  // Under load the loops poll their UDP sockets on a timer of this period instead of waking per
+  // datagram (see SocketPoller); 0 = always wake per readiness.
+  uint32_t poll_interval_us = 200;
   // The relay's clock in milliseconds; nullptr = monotonic_ms(). Tests pass a controlled one.
   int64_t (*clock_ms)() = nullptr;
 };

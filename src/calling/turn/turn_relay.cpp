@@ -1,5 +1,6 @@
 #include "calling/turn/turn_relay.h"
 
+#include <cstring>
 #include <sys/socket.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -88,6 +89,9 @@ Status TurnRelay::start() {
         if (!ec) {
           int one = 1;
           ::setsockopt(s.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+          // Clients' datagrams all arrive here: a burst while the loop is descheduled must fit.
+          int size = o.udp_receive_buffer_bytes;
+          if (size > 0) ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
           s.bind(udp::endpoint(address, port), ec);
         }
         if (!ec) s.non_blocking(true, ec);
@@ -126,7 +130,8 @@ Status TurnRelay::start() {
     auto& loop = *d.loops[l];
     loop.shard = std::make_unique<TurnShard>(*d.shared, loop.counters, loop.io);
     for (size_t i = 0; i < udp_sockets.size(); ++i)
-      if (!udp_sockets[i].empty()) loop.shard->add_udp_listener(std::move(udp_sockets[i][l]), static_cast<uint8_t>(i));
+      if (!udp_sockets[i].empty() && !loop.shard->add_udp_listener(std::move(udp_sockets[i][l]), static_cast<uint8_t>(i)))
+        return ApiError::internal(std::string("TURN: cannot watch a UDP listener: ") + std::strerror(errno));
     loop.shard->start();
   }
   for (auto& a : d.acceptors) d.accept(a);

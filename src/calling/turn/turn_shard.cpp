@@ -1,6 +1,7 @@
 #include "calling/turn/turn_shard.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,7 @@ TurnShard::TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::
       io_(io),
       clock_(shared.options.clock_ms ? shared.options.clock_ms : monotonic_ms),
       sweep_timer_(io),
+      poller_(io, std::chrono::microseconds(shared.options.poll_interval_us), [this] { on_sockets_ready(); }),
       scratch_(65536 + 128) {
   auto loops = static_cast<uint64_t>(std::max(1, shared.options.loops));
   uint64_t total = shared.options.max_total_bytes_per_second;
@@ -48,18 +50,38 @@ TurnShard::TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::
 
 TurnShard::~TurnShard() = default;
 
-void TurnShard::add_udp_listener(boost::asio::ip::udp::socket socket, uint8_t listener_id) {
-  listeners_.push_back(std::make_unique<UdpListener>(UdpListener{std::move(socket), listener_id}));
-  read_listener(*listeners_.back());
+TurnShard::UdpListener::~UdpListener() {
+  if (fd >= 0) ::close(fd);
 }
 
-void TurnShard::start() { sweep(); }
+TurnShard::Allocation::~Allocation() {
+  if (relay_fd >= 0) ::close(relay_fd);
+}
+
+bool TurnShard::add_udp_listener(boost::asio::ip::udp::socket socket, uint8_t listener_id) {
+  boost::system::error_code ec;
+  int fd = socket.release(ec);
+  if (ec) return false;
+  listeners_.push_back(std::make_unique<UdpListener>(fd, listener_id));
+  return poller_.ok() && poller_.add(fd, (static_cast<uint64_t>(listeners_.size() - 1) << 1) | kListenerTag);
+}
+
+void TurnShard::start() {
+  sweep();
+  poller_.start();
+}
 
 void TurnShard::stop() {
   stopped_ = true;
+  poller_.stop();
   sweep_timer_.cancel();
-  for (auto& l : listeners_) l->socket.close();
+  for (auto& l : listeners_) {
+    poller_.remove(l->fd);
+    ::close(l->fd);
+    l->fd = -1;
+  }
   while (!allocations_.empty()) release(allocations_.begin());
+  retired_.clear();
 }
 
 TokenBucket TurnShard::cap(uint64_t bytes_per_second, int64_t now) const {
@@ -80,57 +102,67 @@ bool TurnShard::within_caps(TokenBucket& allocation, TokenBucket& shard, size_t 
   return true;
 }
 
-void TurnShard::read_listener(UdpListener& listener) {
-  listener.socket.async_wait(boost::asio::ip::udp::socket::wait_read, [this, &listener](boost::system::error_code ec) {
-    if (ec || stopped_) return;
-    drain_listener(listener);
-    read_listener(listener);
-  });
+void TurnShard::on_sockets_ready() {
+  size_t packets = 0;
+  int64_t now = now_ms();
+  for (const epoll_event& event : poller_.ready()) {
+    uint64_t tag = event.data.u64;
+    if (tag & kListenerTag) {
+      packets += drain_listener(*listeners_[tag >> 1]);
+    } else {
+      auto* allocation = reinterpret_cast<Allocation*>(tag);
+      if (!allocation->closed) packets += drain_relay(*allocation, now);
+    }
+  }
+  flush_to_clients();
+  retired_.clear();
+  poller_.rearm(packets);
 }
 
-void TurnShard::drain_listener(UdpListener& listener) {
-  int fd = listener.socket.native_handle();
+size_t TurnShard::drain_listener(UdpListener& listener) {
   uint64_t truncated = 0;
-  // Bounded rounds so one busy socket cannot starve the loop's other sockets.
+  size_t packets = 0;
+  // Bounded rounds so one busy socket cannot starve the loop's other sockets (the poller
+  // lists a socket left with data again).
   for (int round = 0; round < 8; ++round) {
-    size_t n = batch_.receive(fd, truncated);
+    batch_.clear();
+    size_t n = batch_.receive(listener.fd, truncated);
+    packets += n;
     for (size_t i = 0; i < n; ++i) {
       ClientAddress from{listener.id, batch_.source(i)};
       auto payload = batch_.payload(i);
       if (looks_like_channel_data(payload)) {
         on_channel_data(payload, from);
       } else {
-        UdpClientLink link(fd, from.endpoint);
+        UdpClientLink link(listener.fd, from.endpoint);
         on_stun(payload, from, link);
       }
     }
     if (!batch_.maybe_more()) break;
   }
   if (truncated) RelayCounters::add(counters_.dropped_truncated, truncated);
+  return packets;
 }
 
-void TurnShard::read_relay(std::shared_ptr<Allocation> allocation) {
-  Allocation& a = *allocation;
-  a.relay_socket.async_wait(boost::asio::ip::udp::socket::wait_read,
-                            [this, allocation = std::move(allocation)](boost::system::error_code ec) mutable {
-                              if (ec || allocation->closed) return;
-                              drain_relay(*allocation);
-                              if (!allocation->closed) read_relay(std::move(allocation));
-                            });
-}
-
-void TurnShard::drain_relay(Allocation& allocation) {
-  int fd = allocation.relay_socket.native_handle();
+size_t TurnShard::drain_relay(Allocation& allocation, int64_t now) {
   uint64_t truncated = 0;
-  int64_t now = now_ms();
+  size_t packets = 0;
   for (int round = 0; round < 8; ++round) {
-    size_t n = batch_.receive(fd, truncated);
-    for (size_t i = 0; i < n; ++i) on_data_from_peer(allocation, batch_.payload(i), batch_.source(i), now);
-    // Before the receive buffers are reused: the queued ChannelData points into them.
-    if (size_t refused = to_clients_.flush()) RelayCounters::add(counters_.dropped_send_failed, refused);
-    if (!batch_.maybe_more()) break;
+    if (from_peers_.full()) flush_to_clients();
+    size_t first = from_peers_.size();
+    size_t n = from_peers_.receive(allocation.relay_fd, truncated);
+    packets += n;
+    for (size_t i = first; i < first + n; ++i)
+      on_data_from_peer(allocation, from_peers_.payload(i), from_peers_.source(i), now);
+    if (!from_peers_.maybe_more()) break;
   }
   if (truncated) RelayCounters::add(counters_.dropped_truncated, truncated);
+  return packets;
+}
+
+void TurnShard::flush_to_clients() {
+  if (size_t refused = to_clients_.flush()) RelayCounters::add(counters_.dropped_send_failed, refused);
+  from_peers_.clear();
 }
 
 void TurnShard::on_data_from_peer(Allocation& a, std::span<uint8_t> payload, const Endpoint& peer, int64_t now) {
@@ -171,15 +203,20 @@ void TurnShard::release(
     std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash>::iterator it) {
   Allocation& a = *it->second;
   a.closed = true;
-  boost::system::error_code ignored;
-  a.relay_socket.close(ignored);
+  if (a.relay_fd >= 0) {
+    poller_.remove(a.relay_fd);
+    ::close(a.relay_fd);
+    a.relay_fd = -1;
+  }
   shared_.quota.release(a.user);
   counters_.allocations_active.fetch_sub(1, std::memory_order_relaxed);
+  retired_.push_back(std::move(it->second));
   allocations_.erase(it);
 }
 
 void TurnShard::sweep() {
   if (stopped_) return;
+  retired_.clear();  // releases by stream clients between wake-ups
   int64_t now = now_ms();
   for (auto it = allocations_.begin(); it != allocations_.end();) {
     if (it->second->state.expired(now)) {

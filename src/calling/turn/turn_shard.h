@@ -5,10 +5,13 @@
 // Refresh, CreatePermission, ChannelBind) with long-term credentials derived from the Wire
 // username, and moves Send/Data indications and ChannelData between clients and peers.
 //
-// Data path: datagrams are drained with recvmmsg() into a per-loop DatagramBatch and sent
-// with sendmmsg() towards UDP clients (one sendto() each towards peers, whose relay sockets
-// differ per allocation); ChannelData headers are written in place, so no packet is copied or
-// allocated for except Data indications (the slow path, used before a channel is bound).
+// Data path: the shard's UDP sockets (listeners, relay sockets) sit in a SocketPoller, which
+// wakes the loop once for all ready sockets (and, under load, on a timer tick instead of per
+// datagram; see socket_poller.h). Datagrams are drained with recvmmsg(); those from peers are
+// collected over a whole wake-up and go to UDP clients with sendmmsg(), those to peers with one
+// sendto() each (their relay sockets differ per allocation). ChannelData headers are written in
+// place, so no packet is copied or allocated for except Data indications (the slow path, used
+// before a channel is bound).
 //
 // Bandwidth caps: every relayed packet's payload is charged, per direction, to a token bucket
 // of its allocation and to one of the shard; a packet either bucket cannot pay for is dropped
@@ -43,6 +46,7 @@
 #include "calling/turn/peer_address_policy.h"
 #include "calling/turn/relay_counters.h"
 #include "calling/turn/relay_options.h"
+#include "calling/turn/socket_poller.h"
 #include "calling/turn/stun_integrity.h"
 #include "calling/turn/stun_message.h"
 #include "calling/turn/token_bucket.h"
@@ -81,9 +85,10 @@ class TurnShard {
 
   boost::asio::io_context& io() { return io_; }
 
-  // Starts reading a bound, non-blocking UDP listener socket of this loop.
-  void add_udp_listener(boost::asio::ip::udp::socket socket, uint8_t listener_id);
-  // Starts the sweep timer.
+  // Takes over a bound, non-blocking UDP listener socket of this loop (released from Asio's
+  // reactor: the poller watches it). False if it cannot be watched.
+  bool add_udp_listener(boost::asio::ip::udp::socket socket, uint8_t listener_id);
+  // Starts the sweep timer and reading the sockets.
   void start();
   // Closes listeners, relay sockets and the timer (on the loop thread, before it stops).
   void stop();
@@ -99,14 +104,24 @@ class TurnShard {
     size_t operator()(const ClientAddress& a) const;
   };
   struct UdpListener {
-    boost::asio::ip::udp::socket socket;
+    UdpListener(int f, uint8_t i) : fd(f), id(i) {}
+    ~UdpListener();
+    UdpListener(const UdpListener&) = delete;
+    UdpListener& operator=(const UdpListener&) = delete;
+    int fd;
     uint8_t id;
   };
+  // Poller tags: a listener's is its index shifted left with this bit set; an allocation's is
+  // its address (aligned, so the bit is clear).
+  static constexpr uint64_t kListenerTag = 1;
 
-  void read_listener(UdpListener& listener);
-  void read_relay(std::shared_ptr<Allocation> allocation);
-  void drain_listener(UdpListener& listener);
-  void drain_relay(Allocation& allocation);
+  // One wake-up of the poller: drains every ready socket, sends what was collected for clients.
+  void on_sockets_ready();
+  // Each returns how many datagrams it received.
+  size_t drain_listener(UdpListener& listener);
+  size_t drain_relay(Allocation& allocation, int64_t now);
+  // Sends the ChannelData collected for UDP clients; their payloads (in from_peers_) are then free.
+  void flush_to_clients();
   void sweep();
   void release(std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash>::iterator it);
 
@@ -145,8 +160,13 @@ class TurnShard {
   boost::asio::steady_timer sweep_timer_;
   std::vector<std::unique_ptr<UdpListener>> listeners_;
   std::unordered_map<ClientAddress, std::shared_ptr<Allocation>, ClientAddressHash> allocations_;
-  DatagramBatch batch_;
-  DatagramSendBatch to_clients_;  // ChannelData for UDP clients, flushed after each receive batch
+  SocketPoller poller_;
+  DatagramBatch batch_;           // from listeners: handled as received
+  DatagramBatch from_peers_;      // from relay sockets: kept until flush_to_clients()
+  DatagramSendBatch to_clients_;  // ChannelData for UDP clients, pointing into from_peers_
+  // Released allocations, kept alive until the wake-up that released them ends: the poller's
+  // list of ready sockets may still name them.
+  std::vector<std::shared_ptr<Allocation>> retired_;
   std::vector<uint8_t> scratch_;  // response / Data indication buffer
   uint64_t indication_sequence_ = 0;
   uint32_t next_port_ = 0;        // where the relay port search starts next

@@ -13,11 +13,13 @@
 namespace wirebox::turn {
 
 struct TurnShard::Allocation {
-  Allocation(boost::asio::io_context& io, const ClientAddress& from, int64_t expires_ms)
-      : state(expires_ms), relay_socket(io), client(from) {}
+  Allocation(const ClientAddress& from, int64_t expires_ms) : state(expires_ms), client(from) {}
+  ~Allocation();
+  Allocation(const Allocation&) = delete;
+  Allocation& operator=(const Allocation&) = delete;
 
   AllocationState state;
-  boost::asio::ip::udp::socket relay_socket;
+  int relay_fd = -1;  // non-blocking UDP socket, watched by the shard's poller
   Endpoint relayed;  // as advertised to the client
   ClientAddress client;
   ClientLink* link = nullptr;

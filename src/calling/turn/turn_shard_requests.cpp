@@ -211,7 +211,7 @@ void TurnShard::handle_allocate(const StunMessage& m, const ClientAddress& from,
     case AllocationQuota::Outcome::kServerFull: send_error(m, link, 508, &auth); return;
     case AllocationQuota::Outcome::kGranted: break;
   }
-  auto allocation = std::make_shared<Allocation>(io_, from, now + int64_t{lifetime} * 1000);
+  auto allocation = std::make_shared<Allocation>(from, now + int64_t{lifetime} * 1000);
   Allocation& a = *allocation;
   if (!open_relay_socket(a, ipv6, even_port)) {
     shared_.quota.release(auth.user);
@@ -233,7 +233,6 @@ void TurnShard::handle_allocate(const StunMessage& m, const ClientAddress& from,
   allocations_.emplace(from, allocation);
   RelayCounters::add(counters_.allocations_created);
   RelayCounters::add(counters_.allocations_active);
-  read_relay(allocation);
 
   StunMessageWriter w(scratch_, m.method(), StunClass::kSuccessResponse, m.transaction_id());
   w.add_xor_address(attr::kXorRelayedAddress, a.relayed);
@@ -247,22 +246,27 @@ bool TurnShard::open_relay_socket(Allocation& a, bool ipv6, bool even_port) {
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(ipv6 ? o.relay_address_v6 : o.relay_address_v4, ec);
   if (ec) return false;
-  a.relay_socket.open(ipv6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), ec);
+  boost::asio::ip::udp::socket socket(io_);
+  socket.open(ipv6 ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(), ec);
   if (ec) return false;
-  a.relay_socket.non_blocking(true, ec);
+  socket.non_blocking(true, ec);
+  if (ec) return false;
   uint32_t range = uint32_t{o.relay_port_max} - o.relay_port_min + 1;
   // Walk the range from where the last search stopped, so ports are reused as late as possible.
   for (uint32_t tries = 0; tries < std::min<uint32_t>(range, 256); ++tries) {
     auto port = static_cast<uint16_t>(o.relay_port_min + (next_port_++ % range));
     if (even_port && port % 2) continue;
-    a.relay_socket.bind(Endpoint(address, port), ec);
-    if (!ec) {
-      Endpoint bound = a.relay_socket.local_endpoint(ec);
-      a.relayed = bound;
-      if (!ipv6 && !o.public_address_v4.empty())
-        a.relayed = Endpoint(boost::asio::ip::make_address(o.public_address_v4), bound.port());
-      return true;
-    }
+    socket.bind(Endpoint(address, port), ec);
+    if (ec) continue;
+    Endpoint bound = socket.local_endpoint(ec);
+    if (ec) return false;
+    a.relayed = bound;
+    if (!ipv6 && !o.public_address_v4.empty())
+      a.relayed = Endpoint(boost::asio::ip::make_address(o.public_address_v4), bound.port());
+    // The poller watches it from now on, not Asio's reactor.
+    a.relay_fd = socket.release(ec);
+    if (ec) return false;
+    return poller_.add(a.relay_fd, reinterpret_cast<uint64_t>(&a));
   }
   return false;
 }
@@ -342,7 +346,7 @@ void TurnShard::handle_channel_bind(const StunMessage& m, const ClientAddress& f
 
 void TurnShard::send_to_peer(Allocation& a, std::span<const uint8_t> data, const Endpoint& peer, int64_t now) {
   if (!within_caps(a.to_peer_cap, to_peers_cap_, data.size(), now)) return;
-  ssize_t sent = ::sendto(a.relay_socket.native_handle(), data.data(), data.size(), MSG_DONTWAIT, peer.data(),
+  ssize_t sent = ::sendto(a.relay_fd, data.data(), data.size(), MSG_DONTWAIT, peer.data(),
                           peer.size());
   if (sent < 0) {
     RelayCounters::add(counters_.dropped_send_failed);

@@ -360,3 +360,75 @@ TEST_CASE("the relay-wide bandwidth cap holds across allocations and is split ov
     CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
   }
 }
+
+TEST_CASE("bursts over several allocations all arrive, in order, whether the loop polls on a timer or not",
+          "[turn][relay]") {
+  auto interval = GENERATE(0u, 200u);
+  RelayOptions o = Relay::options(true);
+  o.poll_interval_us = interval;
+  Relay r(o);
+  constexpr int kClients = 4, kPackets = 300;  // 1200 datagrams each way: many full batches
+  std::vector<std::unique_ptr<Client>> clients;
+  std::vector<Endpoint> relayed;
+  Socket peer;
+  int big = 4 << 20;
+  ::setsockopt(peer.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  for (int i = 0; i < kClients; ++i) {
+    auto c = std::make_unique<Client>();
+    ::setsockopt(c->socket.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    c->server = r.endpoint();
+    use_credentials(*c, "secret", 1, now_seconds() + 60);
+    REQUIRE(c->allocate() == 0);
+    auto a = decode_xor_address(c->response.find(attr::kXorRelayedAddress)->value, c->response.transaction_id());
+    REQUIRE(a);
+    relayed.push_back(*a);
+    REQUIRE(c->request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
+      w.add_u32(attr::kChannelNumber, uint32_t{0x4000} << 16);
+      w.add_xor_address(attr::kXorPeerAddress, peer.local());
+    }) == 0);
+    clients.push_back(std::move(c));
+  }
+  auto numbered = [](int client, int n) {
+    std::vector<uint8_t> m(4 + 8);
+    write_channel_data_header(m.data(), 0x4000, 8);
+    std::memcpy(m.data() + 4, &client, 4);
+    std::memcpy(m.data() + 8, &n, 4);
+    return m;
+  };
+  for (int n = 0; n < kPackets; ++n)
+    for (int i = 0; i < kClients; ++i) clients[static_cast<size_t>(i)]->socket.send_to(r.endpoint(), numbered(i, n));
+
+  // At the peer: every datagram, from its client's relayed address, in order per client.
+  std::vector<int> next(kClients, 0);
+  for (int got = 0; got < kClients * kPackets; ++got) {
+    Endpoint from;
+    auto d = peer.receive(&from);
+    REQUIRE(d.size() == 8);
+    int client, n;
+    std::memcpy(&client, d.data(), 4);
+    std::memcpy(&n, d.data() + 4, 4);
+    REQUIRE((client >= 0 && client < kClients));
+    CHECK(from == relayed[static_cast<size_t>(client)]);
+    REQUIRE(n == next[static_cast<size_t>(client)]++);
+  }
+  // And back: the peer answers each relayed address in turn; each client gets its own, in order.
+  for (int n = 0; n < kPackets; ++n)
+    for (int i = 0; i < kClients; ++i) {
+      auto m = numbered(i, n);
+      peer.send_to(relayed[static_cast<size_t>(i)], std::span<const uint8_t>(m).subspan(4));
+    }
+  for (int i = 0; i < kClients; ++i) {
+    for (int n = 0; n < kPackets; ++n) {
+      auto d = clients[static_cast<size_t>(i)]->socket.receive();
+      ChannelData cd;
+      REQUIRE(parse_channel_data(d, cd) == ChannelDataStatus::kOk);
+      REQUIRE(cd.data.size() == 8);
+      int client, number;
+      std::memcpy(&client, cd.data.data(), 4);
+      std::memcpy(&number, cd.data.data() + 4, 4);
+      CHECK(client == i);
+      REQUIRE(number == n);
+    }
+  }
+  CHECK(r.relay.totals().packets_to_clients == uint64_t{kClients} * kPackets);
+}
