@@ -65,19 +65,22 @@ int udp_socket(const Endpoint& bind_to) {
   return fd;
 }
 
-// Sends a request and waits up to 2 s for the response with the same transaction id.
+// Sends a request and waits for the response with the same transaction id, retransmitting as
+// a STUN client does over UDP (RFC 8489 §6.2.1: every 500 ms here, 5 times at most).
 bool transact(int fd, const Endpoint& server, std::span<const uint8_t> request, std::vector<uint8_t>& response,
               StunMessage& parsed) {
-  ::sendto(fd, request.data(), request.size(), 0, server.data(), server.size());
-  pollfd p{fd, POLLIN, 0};
-  while (::poll(&p, 1, 2000) > 0) {
-    response.resize(2048);
-    ssize_t n = ::recv(fd, response.data(), response.size(), 0);
-    if (n <= 0) return false;
-    response.resize(static_cast<size_t>(n));
-    if (StunMessage::parse(response, parsed) == StunParseStatus::kOk &&
-        std::equal(parsed.transaction_id().begin(), parsed.transaction_id().end(), request.begin() + 8))
-      return true;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ::sendto(fd, request.data(), request.size(), 0, server.data(), server.size());
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 500) > 0) {
+      response.resize(2048);
+      ssize_t n = ::recv(fd, response.data(), response.size(), 0);
+      if (n <= 0) return false;
+      response.resize(static_cast<size_t>(n));
+      if (StunMessage::parse(response, parsed) == StunParseStatus::kOk &&
+          std::equal(parsed.transaction_id().begin(), parsed.transaction_id().end(), request.begin() + 8))
+        return true;
+    }
   }
   return false;
 }
