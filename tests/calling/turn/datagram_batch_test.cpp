@@ -2,32 +2,17 @@
 // headroom before each payload is writable, full() stops receiving, truncation is counted.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <string>
 
 #include "calling/turn/datagram_batch.h"
+#include "loopback_udp.h"
 
 using namespace wirebox::turn;
 
 namespace {
 
-struct Udp {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  Endpoint local;
-  Udp() {
-    Endpoint any(boost::asio::ip::make_address("127.0.0.1"), 0);
-    ::bind(fd, any.data(), any.size());
-    socklen_t len = static_cast<socklen_t>(local.capacity());
-    ::getsockname(fd, local.data(), &len);
-  }
-  ~Udp() { ::close(fd); }
-  void send(const Udp& to, const std::string& text) const {
-    ::sendto(fd, text.data(), text.size(), 0, to.local.data(), to.local.size());
-  }
-};
+using Udp = test::LoopbackUdp;
 
 std::string text(std::span<uint8_t> p) { return std::string(p.begin(), p.end()); }
 

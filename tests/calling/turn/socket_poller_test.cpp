@@ -3,40 +3,21 @@
 // during which arrivals do not wake the loop, and a tick that finds nothing switches back.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 
-#include "calling/turn/datagram_batch.h"
 #include "calling/turn/socket_poller.h"
+#include "loopback_udp.h"
 
 using namespace wirebox::turn;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Udp {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-  Endpoint local;
-  Udp() {
-    Endpoint any(boost::asio::ip::make_address("127.0.0.1"), 0);
-    ::bind(fd, any.data(), any.size());
-    socklen_t len = static_cast<socklen_t>(local.capacity());
-    ::getsockname(fd, local.data(), &len);
-  }
-  ~Udp() { ::close(fd); }
-  void send(const Udp& to) const { ::sendto(fd, "x", 1, 0, to.local.data(), to.local.size()); }
-  size_t drain() const {
-    char buf[16];
-    size_t n = 0;
-    while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) ++n;
-    return n;
-  }
-};
+using Udp = test::LoopbackUdp;
 
 }  // namespace
 
