@@ -93,32 +93,53 @@ TransactionId fresh_id(uint32_t n) {
 }
 
 
+// The credentials an allocation was made with, for the requests that follow.
+struct Session {
+  std::string realm, nonce;
+  LongTermKey key{};
+};
+
+void authenticate(StunMessageWriter& w, const Args& a, const Session& s) {
+  w.add_text(attr::kUsername, a.user);
+  w.add_text(attr::kRealm, s.realm);
+  w.add_text(attr::kNonce, s.nonce);
+  w.add_message_integrity(s.key, IntegrityAlgorithm::kSha1);
+}
+
 // Allocate (401 round trip first) and bind channel 0x4000 to peer. Returns false on failure.
-bool set_up(int fd, const Endpoint& server, const Args& a, const Endpoint& peer, uint32_t seq) {
+bool set_up(int fd, const Endpoint& server, const Args& a, const Endpoint& peer, uint32_t seq, Session& s) {
   uint8_t buf[1024];
   std::vector<uint8_t> resp;
   StunMessage m;
   StunMessageWriter first(buf, static_cast<uint16_t>(StunMethod::kAllocate), StunClass::kRequest, fresh_id(seq * 4));
   first.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
   if (!transact(fd, server, first.bytes(), resp, m) || !m.find(attr::kRealm) || !m.find(attr::kNonce)) return false;
-  std::string realm(m.find(attr::kRealm)->text()), nonce(m.find(attr::kNonce)->text());
-  auto key = long_term_key(a.user, realm, a.password);
-  auto authed = [&](StunMessageWriter& w) {
-    w.add_text(attr::kUsername, a.user);
-    w.add_text(attr::kRealm, realm);
-    w.add_text(attr::kNonce, nonce);
-    w.add_message_integrity(key, IntegrityAlgorithm::kSha1);
-  };
+  s.realm = std::string(m.find(attr::kRealm)->text());
+  s.nonce = std::string(m.find(attr::kNonce)->text());
+  s.key = long_term_key(a.user, s.realm, a.password);
   StunMessageWriter alloc(buf, static_cast<uint16_t>(StunMethod::kAllocate), StunClass::kRequest, fresh_id(seq * 4 + 1));
   alloc.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
-  authed(alloc);
+  authenticate(alloc, a, s);
   if (!transact(fd, server, alloc.bytes(), resp, m) || m.message_class() != StunClass::kSuccessResponse) return false;
   StunMessageWriter bind(buf, static_cast<uint16_t>(StunMethod::kChannelBind), StunClass::kRequest,
                          fresh_id(seq * 4 + 2));
   bind.add_u32(attr::kChannelNumber, uint32_t{0x4000} << 16);
   bind.add_xor_address(attr::kXorPeerAddress, peer);
-  authed(bind);
+  authenticate(bind, a, s);
   return transact(fd, server, bind.bytes(), resp, m) && m.message_class() == StunClass::kSuccessResponse;
+}
+
+// Refresh with lifetime 0: the allocation ends now, as a client hanging up does. Without it a
+// later run could reuse a client port (5-tuple) whose allocation still lives and get 437.
+void release(int fd, const Endpoint& server, const Args& a, uint32_t seq, const Session& s) {
+  uint8_t buf[1024];
+  std::vector<uint8_t> resp;
+  StunMessage m;
+  StunMessageWriter refresh(buf, static_cast<uint16_t>(StunMethod::kRefresh), StunClass::kRequest,
+                            fresh_id(seq * 4 + 3));
+  refresh.add_u32(attr::kLifetime, 0);
+  authenticate(refresh, a, s);
+  transact(fd, server, refresh.bytes(), resp, m);
 }
 
 }  // namespace
@@ -180,9 +201,10 @@ int main(int argc, char** argv) {
   });
 
   std::vector<int> fds;
+  std::vector<Session> sessions(static_cast<size_t>(a.allocations));
   for (int i = 0; i < a.allocations; ++i) {
     int fd = udp_socket(Endpoint(loopback, 0));
-    if (!set_up(fd, server, a, peer, static_cast<uint32_t>(i + 1))) {
+    if (!set_up(fd, server, a, peer, static_cast<uint32_t>(i + 1), sessions[static_cast<size_t>(i)])) {
       std::fprintf(stderr, "turn_load: allocation %d failed\n", i);
       stop = true;
       echo.join();
@@ -276,6 +298,7 @@ int main(int argc, char** argv) {
   double cpu = a.pid ? cpu_seconds(a.pid) - cpu_before : 0;
   stop = true;
   echo.join();
+  for (size_t i = 0; i < fds.size(); ++i) release(fds[i], server, a, static_cast<uint32_t>(i + 1), sessions[i]);
 
   std::sort(rtts.begin(), rtts.end());
   auto pct = [&](double q) {
