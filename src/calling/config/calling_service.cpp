@@ -93,11 +93,19 @@ class RelayMetrics {
                  "Payload bytes relayed (to_peers: from clients out of relay ports; to_clients: back)",
                  sum_of(&T::bytes_to_peers));
     m.counter_fn("wirebox_turn_relayed_bytes_total{direction=\"to_clients\"}", "", sum_of(&T::bytes_to_clients));
-    m.counter_fn("wirebox_turn_dropped_packets_total", "Packets the relay dropped (malformed, no allocation or "
-                 "permission, forbidden peer, send failure, truncated, over a bandwidth cap)", sum_of(&T::dropped));
-    m.counter_fn("wirebox_turn_bandwidth_dropped_packets_total", "Packets dropped over the allocation's or the relay's "
-                 "bandwidth cap (turn.max_allocation_kbps, turn.max_total_mbps); part of wirebox_turn_dropped_packets_total",
-                 sum_of(&T::dropped_bandwidth));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"malformed\"}",
+                 "Packets the relay dropped, by reason: malformed (neither valid STUN nor ChannelData), "
+                 "no_allocation (data from a client without one), no_permission (peer without permission or "
+                 "channel), forbidden_peer (peer address refused by policy), send_failed (socket buffer full), "
+                 "truncated (datagram too large), bandwidth (over turn.max_allocation_kbps or turn.max_total_mbps)",
+                 sum_of(&T::dropped_malformed));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"no_allocation\"}", "", sum_of(&T::dropped_no_allocation));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"no_permission\"}", "", sum_of(&T::dropped_no_permission));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"forbidden_peer\"}", "",
+                 sum_of(&T::dropped_forbidden_peer));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"send_failed\"}", "", sum_of(&T::dropped_send_failed));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"truncated\"}", "", sum_of(&T::dropped_truncated));
+    m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"bandwidth\"}", "", sum_of(&T::dropped_bandwidth));
     m.gauge("wirebox_turn_allocations", "TURN allocations active", [f = sum_of(&T::allocations_active)] {
       return static_cast<double>(f());
     });

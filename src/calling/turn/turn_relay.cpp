@@ -198,11 +198,16 @@ RelayTotals TurnRelay::totals() const {
     t.bytes_to_peers += v(c.bytes_to_peers);
     t.packets_to_clients += v(c.packets_to_clients);
     t.bytes_to_clients += v(c.bytes_to_clients);
-    t.dropped += v(c.dropped_malformed) + v(c.dropped_no_allocation) + v(c.dropped_no_permission) +
-                 v(c.dropped_forbidden_peer) + v(c.dropped_send_failed) + v(c.dropped_truncated) +
-                 v(c.dropped_bandwidth);
+    t.dropped_malformed += v(c.dropped_malformed);
+    t.dropped_no_allocation += v(c.dropped_no_allocation);
+    t.dropped_no_permission += v(c.dropped_no_permission);
+    t.dropped_forbidden_peer += v(c.dropped_forbidden_peer);
+    t.dropped_send_failed += v(c.dropped_send_failed);
+    t.dropped_truncated += v(c.dropped_truncated);
     t.dropped_bandwidth += v(c.dropped_bandwidth);
   }
+  t.dropped = t.dropped_malformed + t.dropped_no_allocation + t.dropped_no_permission + t.dropped_forbidden_peer +
+              t.dropped_send_failed + t.dropped_truncated + t.dropped_bandwidth;
   return t;
 }
 

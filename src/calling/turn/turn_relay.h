@@ -21,8 +21,9 @@ namespace wirebox::turn {
 struct RelayTotals {
   uint64_t allocations_created = 0, allocations_active = 0, auth_failures = 0;
   uint64_t packets_to_peers = 0, bytes_to_peers = 0, packets_to_clients = 0, bytes_to_clients = 0;
-  uint64_t dropped = 0;  // every drop reason together
-  uint64_t dropped_bandwidth = 0;  // of those, over a bandwidth cap
+  uint64_t dropped = 0;  // every drop reason together; by reason (see RelayCounters):
+  uint64_t dropped_malformed = 0, dropped_no_allocation = 0, dropped_no_permission = 0, dropped_forbidden_peer = 0,
+           dropped_send_failed = 0, dropped_truncated = 0, dropped_bandwidth = 0;
 };
 
 class TurnRelay {

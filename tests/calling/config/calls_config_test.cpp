@@ -98,8 +98,10 @@ TEST_CASE("the relay's counters are in /metrics while the service runs", "[calli
   CHECK_THAT(text, Contains("wirebox_turn_relayed_bytes_total{direction=\"to_peers\"} 0\n"
                             "wirebox_turn_relayed_bytes_total{direction=\"to_clients\"} 0\n"));
   CHECK_THAT(text, Contains("# TYPE wirebox_turn_allocations gauge\nwirebox_turn_allocations 0\n"));
-  CHECK_THAT(text, Contains("# TYPE wirebox_turn_bandwidth_dropped_packets_total counter\n"
-                            "wirebox_turn_bandwidth_dropped_packets_total 0\n"));
+  CHECK_THAT(text, Contains("# TYPE wirebox_turn_dropped_packets_total counter\n"
+                            "wirebox_turn_dropped_packets_total{reason=\"malformed\"} 0\n"
+                            "wirebox_turn_dropped_packets_total{reason=\"no_allocation\"} 0\n"));
+  CHECK_THAT(text, Contains("wirebox_turn_dropped_packets_total{reason=\"bandwidth\"} 0\n"));
 
   // A datagram that is neither STUN nor ChannelData is dropped and counted by the relay's loop;
   // the scrape sees it (bounded wait: the loop counts it asynchronously).
@@ -112,12 +114,12 @@ TEST_CASE("the relay's counters are in /metrics while the service runs", "[calli
   REQUIRE(::sendto(fd, junk, sizeof junk, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0);
   ::close(fd);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (metrics.render().find("wirebox_turn_dropped_packets_total 1\n") == std::string::npos &&
+  while (metrics.render().find("wirebox_turn_dropped_packets_total{reason=\"malformed\"} 1\n") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total 1\n"));
+  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total{reason=\"malformed\"} 1\n"));
 
   // A stopped service's relay no longer counts.
   (*service)->stop();
-  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total 0\n"));
+  CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total{reason=\"malformed\"} 0\n"));
 }
