@@ -1,9 +1,11 @@
 // BlobDirectory: the asset bytes on disk, under one root (<data_dir>/assets):
 //   <root>/<first two hex digits of the key's uuid>/<key>   complete assets, never modified
 //   <root>/tmp/<random>                                     uploads in progress
-// An upload is written to a TempBlob, fsynced and renamed into place only once it is complete
-// and verified (commit), so a crash or a failed upload leaves at most a file in tmp/, which
-// open() deletes at the next start. Thread-safe (each TempBlob is used by one thread at a time).
+// An upload is written to a TempBlob and moved into place only once it is complete and verified
+// (commit: rename, then fsync of the file and of its directory), so a failed upload leaves
+// nothing and a crash leaves at most a file in tmp/, which the constructor deletes at the next
+// start, or, during commit, a file under its key with no asset record, which the owner's
+// start-up orphan check deletes. Thread-safe (each TempBlob is used by one thread at a time).
 #pragma once
 
 #include <cstdint>
@@ -49,8 +51,8 @@ class BlobDirectory {
   explicit BlobDirectory(std::string root);
 
   Result<std::unique_ptr<TempBlob>> create_temp();
-  // fsyncs the file, renames it to the key's path and fsyncs that directory: durable once
-  // this returns ok.
+  // Renames the file to the key's path, fsyncs it and that directory: durable once this returns
+  // ok; on an error nothing is left under the key.
   Status commit(TempBlob& blob, const std::string& key);
   // Opens a committed asset for reading; nullopt if there is no such file.
   std::optional<std::pair<std::shared_ptr<const http::OpenFile>, uint64_t>> open(const std::string& key) const;
