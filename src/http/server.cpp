@@ -24,6 +24,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
 
 #include "core/log.h"
 #include "http/file_body.h"
@@ -52,6 +53,8 @@ struct ServerMetrics {
                                                    "Connections handed to an upgrade handler (WebSocket)");
   Counter& rejected_connections =
       Metrics::instance().counter("wirebox_http_rejected_connections_total", "Connections refused over the limit");
+  Counter& shared_port_handoffs = Metrics::instance().counter(
+      "wirebox_http_shared_port_connections_total", "Connections on the HTTPS port handed to TURN over TLS");
 
   std::atomic<int64_t> open_connections{0};
 
@@ -128,6 +131,7 @@ struct Server::Impl {
   size_t next_loop = 0;  // only touched on loop 0 (the acceptor's)
   uint16_t port = 0;
   uint16_t metrics_port = 0;
+  std::string alpn_wire;  // ALPN protocol list in wire format, when the port is shared
   bool running = false;
 
   Impl(ServerOptions o, const Router& r) : opt(std::move(o)), router(r) {}
@@ -172,9 +176,57 @@ class Session : public std::enable_shared_from_this<Session> {
         server_metrics().tls_handshake_failures.inc();
         return;
       }
+      if (self->srv_.opt.shared_port) return self->detect_protocol();
       self->read();
     });
   }
+
+  // HTTP or the protocol sharing the port: its ALPN name decides, else the first bytes. HTTP
+  // keeps what was read here in buffer_, where the request parser starts from.
+  void detect_protocol() {
+    const SharedPortProtocol& p = *srv_.opt.shared_port;
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_size = 0;
+    SSL_get0_alpn_selected(stream_.native_handle(), &alpn, &alpn_size);
+    if (alpn_size > 0 && std::string_view(reinterpret_cast<const char*>(alpn), alpn_size) == p.alpn)
+      return hand_to_shared_port();
+    sniff();
+  }
+
+  void sniff() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(srv_.opt.idle_timeout_seconds));
+    stream_.async_read_some(buffer_.prepare(kSniffReadBytes), [self = shared_from_this()](beast::error_code ec,
+                                                                                          std::size_t n) {
+      if (ec == net::error::eof || ec == ssl::error::stream_truncated) return self->shutdown();
+      if (ec) return;
+      self->buffer_.commit(n);
+      const SharedPortProtocol& p = *self->srv_.opt.shared_port;
+      auto data = self->buffer_.cdata();
+      std::span<const uint8_t> seen(static_cast<const uint8_t*>(data.data()),
+                                    std::min(data.size(), SharedPortProtocol::kMaxSniffBytes));
+      auto verdict = p.sniff(seen);
+      if (verdict == SharedPortProtocol::Sniff::kNeedMore && seen.size() < SharedPortProtocol::kMaxSniffBytes)
+        return self->sniff();
+      if (verdict == SharedPortProtocol::Sniff::kMine) return self->hand_to_shared_port();
+      self->read();
+    });
+  }
+
+  void hand_to_shared_port() {
+    server_metrics().shared_port_handoffs.inc();
+    beast::get_lowest_layer(stream_).expires_never();
+    auto data = buffer_.cdata();
+    const auto* bytes = static_cast<const uint8_t*>(data.data());
+    std::vector<uint8_t> already_read(bytes, bytes + data.size());
+    buffer_.consume(buffer_.size());
+    try {
+      srv_.opt.shared_port->adopt(std::move(stream_), std::move(already_read));
+    } catch (const std::exception& e) {
+      log::error("http", std::string("shared port handler failed: ") + e.what());
+    }
+  }
+
+  static constexpr size_t kSniffReadBytes = 2048;
 
   void read() {
     parser_.emplace();
@@ -673,9 +725,32 @@ Server::Server(ServerOptions options, const Router& router) : impl_(std::make_un
 
 Server::~Server() { stop(); }
 
+namespace {
+
+// ALPN for a port shared with another protocol: http/1.1 first, then the other one; a client
+// offering neither goes on without ALPN, as it did before the port was shared.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* offered,
+                unsigned int offered_size, void* arg) {
+  const auto& ours = *static_cast<const std::string*>(arg);
+  unsigned char* chosen = nullptr;
+  int r = SSL_select_next_proto(&chosen, out_size, reinterpret_cast<const unsigned char*>(ours.data()),
+                                static_cast<unsigned int>(ours.size()), offered, offered_size);
+  if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
 void Server::start() {
   Impl& s = *impl_;
   configure_server_context(s.ssl_ctx, s.opt.tls);
+  if (s.opt.shared_port) {
+    const std::string& other = s.opt.shared_port->alpn;
+    if (other.empty() || other.size() > 255) throw std::runtime_error("shared port protocol needs an ALPN name");
+    s.alpn_wire = std::string("\x08http/1.1") + static_cast<char>(other.size()) + other;
+    SSL_CTX_set_alpn_select_cb(s.ssl_ctx.native_handle(), select_alpn, &s.alpn_wire);
+  }
   int n = s.opt.loops > 0 ? s.opt.loops : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     s.loops.push_back(std::make_unique<net::io_context>(1));

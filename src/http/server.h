@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,23 @@ class io_context;
 }
 
 namespace wirebox::http {
+
+// A second protocol served on the HTTPS port: TURN over TLS, so `turns:host:443` passes
+// firewalls that let only HTTPS out. After the TLS handshake a connection is handed to `adopt`
+// if it negotiated `alpn` (RFC 7443's "stun.turn"), or if `sniff` claims its first decrypted
+// bytes; every other connection is served as HTTP exactly as before. With a shared protocol
+// configured the server also answers ALPN, preferring "http/1.1" when the client offers it.
+struct SharedPortProtocol {
+  enum class Sniff { kMine, kNotMine, kNeedMore };
+  static constexpr size_t kMaxSniffBytes = 64;  // kNeedMore with this many bytes means kNotMine
+
+  std::string alpn;
+  // Sees the decrypted bytes read so far (at least one, at most kMaxSniffBytes). Any thread.
+  std::function<Sniff(std::span<const uint8_t>)> sniff;
+  // Takes the connection on its I/O loop, with the decrypted bytes already read from it (the
+  // stream has no deadline any more). Must not block.
+  std::function<void(TlsStream&& stream, std::vector<uint8_t>&& already_read)> adopt;
+};
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -37,6 +55,7 @@ struct ServerOptions {
   std::vector<std::string> cors_origins;  // exact origins allowed with credentials; "*" = any
   std::string metrics_address;            // empty = metrics listener off
   uint16_t metrics_port = 0;
+  std::shared_ptr<const SharedPortProtocol> shared_port;  // null: HTTP only
 };
 
 class Server {
