@@ -3,11 +3,14 @@
 #include <cstring>
 #include <sys/socket.h>
 
+#include <atomic>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <thread>
 
+#include "calling/turn/https_port_connection.h"
 #include "calling/turn/stream_connection.h"
 #include "calling/turn/turn_shard.h"
 #include "core/encoding.h"
@@ -41,7 +44,8 @@ struct TurnRelay::Impl {
   std::unique_ptr<asio::ssl::context> tls;
   std::vector<uint16_t> ports;
   size_t next_loop = 0;
-  bool running = false;
+  std::atomic<size_t> next_adopted{0};  // round-robin over the loops for HTTPS-port clients
+  std::atomic<bool> running{false};
 
   void accept(Acceptor& a);
 };
@@ -168,6 +172,19 @@ void TurnRelay::Impl::accept(Acceptor& a) {
     }
     accept(a);
   });
+}
+
+void TurnRelay::adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
+                                   std::vector<uint8_t>&& already_read) {
+  Impl& d = *impl_;
+  if (!d.running.load()) return;
+  boost::system::error_code ec;
+  auto remote = boost::beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
+  if (ec) return;
+  Impl::Loop& target = *d.loops[d.next_adopted.fetch_add(1, std::memory_order_relaxed) % d.loops.size()];
+  ClientAddress address{kHttpsPortListener, Endpoint(remote.address(), remote.port())};
+  auto c = std::make_shared<HttpsPortConnection>(std::move(stream), *target.shard, address);
+  c->start(std::move(already_read));
 }
 
 void TurnRelay::stop() {

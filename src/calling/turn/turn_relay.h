@@ -5,12 +5,19 @@
 //
 // start() binds everything or fails with the reason (and binds nothing); listeners with port 0
 // get a free port, reported by bound_port(). stop() closes everything and joins the threads.
-// Thread safety: start/stop/bound_port from one controlling thread; counters() from any.
+// TLS clients that came in on the HTTP server's port are adopted by adopt_https_stream() (see
+// HttpsPortConnection); they count as one more listener, kHttpsPortListener.
+//
+// Thread safety: start/stop/bound_port from one controlling thread; counters() and
+// adopt_https_stream() from any.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "calling/turn/relay_counters.h"
 #include "calling/turn/relay_options.h"
@@ -37,6 +44,16 @@ class TurnRelay {
   void stop();
   uint16_t bound_port(size_t listener_index) const;  // in options.listeners order
   RelayTotals totals() const;
+
+  // The listener id of clients adopted from the HTTPS port (allocations are keyed by it).
+  static constexpr uint8_t kHttpsPortListener = 0xFF;
+  // Serves a TURN client whose TLS connection the HTTP server accepted and handed over, on the
+  // calling (HTTP) loop: the stream stays there, its messages go to a shard picked round-robin.
+  // `already_read`: decrypted bytes the server read to tell TURN from HTTP. Between start()
+  // and stop(); a stream adopted after stop() is closed. The stream's loop must outlive the
+  // relay's threads.
+  void adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
+                          std::vector<uint8_t>&& already_read);
 
   struct Impl;
 
