@@ -54,6 +54,8 @@ const std::vector<std::pair<std::string, std::string>>& config_keys() {
       {"turn.listen_udp", "TURN over UDP, ADDR:PORT; default = 127.0.0.1:3478; empty = off"},
       {"turn.listen_tcp", "TURN over TCP, ADDR:PORT; default = 127.0.0.1:3478; empty = off"},
       {"turn.listen_tls", "TURN over TLS (turns:), ADDR:PORT; default = 127.0.0.1:5349; empty = off"},
+      {"turn.tls_on_https_port", "Also accept TURN over TLS on the HTTPS port (ALPN stun.turn or a STUN "
+                                 "first message) and advertise it (true | false)"},
       {"turn.public_host", "Host name or IP put in advertised turn:/turns: URLs; empty = the listen address"},
       {"turn.relay_address", "IPv4 address relay sockets are bound to"},
       {"turn.relay_address_v6", "IPv6 address for IPv6 relayed addresses; empty = IPv4 only"},
@@ -130,6 +132,7 @@ std::vector<std::pair<std::string, std::string>> config_values(const Config& c) 
       {"turn.listen_udp", c.turn_listen_udp},
       {"turn.listen_tcp", c.turn_listen_tcp},
       {"turn.listen_tls", c.turn_listen_tls},
+      {"turn.tls_on_https_port", b(c.turn_tls_on_https_port)},
       {"turn.public_host", c.turn_public_host},
       {"turn.relay_address", c.turn_relay_address},
       {"turn.relay_address_v6", c.turn_relay_address_v6},
@@ -313,6 +316,8 @@ Result<Config> load_config(const std::optional<std::string>& file,
     str("auth.registration", c.registration);
     current = "turn.enabled";
     c.turn_enabled = layered->getBool("turn.enabled", c.turn_enabled);
+    current = "turn.tls_on_https_port";
+    c.turn_tls_on_https_port = layered->getBool("turn.tls_on_https_port", c.turn_tls_on_https_port);
     current = "turn.allow_loopback_peers";
     c.turn_allow_loopback_peers = layered->getBool("turn.allow_loopback_peers", c.turn_allow_loopback_peers);
     str("turn.listen_udp", c.turn_listen_udp);

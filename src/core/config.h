@@ -70,6 +70,7 @@ struct Config {
   std::string turn_listen_udp = "default";
   std::string turn_listen_tcp = "default";
   std::string turn_listen_tls = "default";
+  bool turn_tls_on_https_port = true;  // TURN over TLS also on the HTTPS port (turns:host:443)
   std::string turn_public_host;  // host in advertised turn:/turns: URLs; empty: the listen address
   std::string turn_relay_address = "127.0.0.1";
   std::string turn_relay_address_v6;

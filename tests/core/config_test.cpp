@@ -49,6 +49,7 @@ TEST_CASE("config defaults give a working zero-config daemon", "[config]") {
   CHECK(c->turn_max_allocation_kbps == 10000);
   CHECK(c->turn_max_total_mbps == 1000);
   CHECK(c->turn_poll_interval_us == 200);
+  CHECK(c->turn_tls_on_https_port);
 }
 
 TEST_CASE("every documented key is read into the Config", "[config]") {
@@ -78,6 +79,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
       {"turn.max_allocation_kbps", "0"},
       {"turn.max_total_mbps", "250"},
       {"turn.poll_interval_us", "0"},
+      {"turn.tls_on_https_port", "false"},
   };
   std::set<std::string> documented;
   for (const auto& [k, help] : config_keys()) {
@@ -116,6 +118,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
   CHECK(c->turn_max_allocation_kbps == 0);
   CHECK(c->turn_max_total_mbps == 250);
   CHECK(c->turn_poll_interval_us == 0);
+  CHECK_FALSE(c->turn_tls_on_https_port);
 }
 
 TEST_CASE("config file values are layered under command-line overrides", "[config]") {

@@ -191,12 +191,14 @@ void Daemon::start() {
     if (!calling) throw std::runtime_error(calling.error().message);
     d.calling = std::move(calling.value());
     d.calling->register_routes(d.router);
+    if (c.turn_tls_on_https_port) so.shared_port = d.calling->https_port_protocol();
     log::info("turn", "listening udp=" + std::to_string(d.calling->udp_port()) + " tcp=" +
                           std::to_string(d.calling->tcp_port()) + " tls=" + std::to_string(d.calling->tls_port()));
   }
 
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();
+  if (so.shared_port) d.calling->advertise_https_port(d.server->port());
   d.assets->hash_uploads_on([server = d.server.get()](std::function<void()> job) { server->post_blocking(std::move(job)); });
   d.admin = std::make_unique<admin::AdminService>(admin::AdminDeps{
       c, *d.db, *d.users, *d.teams, *d.clients, *d.sessions, *d.notifications, *d.hub, d.calling.get(),
@@ -220,12 +222,14 @@ void Daemon::on_stop_request(std::function<void()> request) { impl_->stop_reques
 
 void Daemon::stop() {
   if (impl_->admin_server) impl_->admin_server->stop();
+  // The relay first: its loops post to TURN-over-TLS connections on the server's loops, which
+  // must still exist then (the server's later posts to the stopped relay just wait, harmlessly).
+  if (impl_->calling) impl_->calling->stop();
   if (impl_->server) {
     if (impl_->assets) impl_->assets->hash_uploads_on({});  // the pool goes away with the server
     impl_->server->stop();
     impl_->server.reset();
   }
-  if (impl_->calling) impl_->calling->stop();
   impl_->admin_server.reset();
 }
 

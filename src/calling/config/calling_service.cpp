@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "calling/config/calls_config.h"
+#include "calling/turn/stun_message.h"
 #include "core/encoding.h"
 #include "http/metrics.h"
 
@@ -172,6 +173,11 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
     bool wildcard = listen_host == "0.0.0.0" || listen_host == "::";
     s->url_host_ = wildcard ? c.domain : listen_host;
   }
+  s->https_url_host_ = c.turn_public_host;
+  if (s->https_url_host_.empty()) {
+    bool wildcard = c.listen_address == "0.0.0.0" || c.listen_address == "::";
+    s->https_url_host_ = wildcard ? c.domain : c.listen_address;
+  }
   return s;
 }
 
@@ -188,10 +194,30 @@ void CallingService::register_routes(http::Router& router) const {
   const TurnUrl::Kind kinds[3] = {TurnUrl::Kind::kUdp, TurnUrl::Kind::kTcp, TurnUrl::Kind::kTls};
   for (int k = 0; k < 3; ++k)
     if (ports_[k]) options.urls.push_back({kinds[k], url_host_, ports_[k]});
+  options.https_port_host = https_url_host_;
+  options.https_port = https_port_;
   options.key_index = static_cast<int>(secrets_.size()) - 1;
   options.secret = secrets_.back();
   options.ttl_seconds = ttl_seconds_;
   wirebox::calling::register_routes(router, std::move(options));
+}
+
+std::shared_ptr<const http::SharedPortProtocol> CallingService::https_port_protocol() {
+  auto p = std::make_shared<http::SharedPortProtocol>();
+  p->alpn = "stun.turn";  // RFC 7443
+  // A TURN client opens with a STUN request: top two bits 0, the magic cookie at bytes 4..7.
+  // (ChannelData, 0x40..0x7F, cannot come first — it needs a channel bound — and would be
+  // ambiguous with an HTTP method's first letter.) HTTP starts with a letter, so one byte tells.
+  p->sniff = [](std::span<const uint8_t> bytes) {
+    using Sniff = http::SharedPortProtocol::Sniff;
+    if ((bytes[0] & 0xC0) != 0) return Sniff::kNotMine;
+    if (bytes.size() < turn::kStunHeaderSize) return Sniff::kNeedMore;
+    return turn::StunMessage::looks_like_stun(bytes) ? Sniff::kMine : Sniff::kNotMine;
+  };
+  p->adopt = [relay = relay_.get()](http::TlsStream&& stream, std::vector<uint8_t>&& already_read) {
+    relay->adopt_https_stream(std::move(stream), std::move(already_read));
+  };
+  return p;
 }
 
 }  // namespace wirebox::calling

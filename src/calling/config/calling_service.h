@@ -1,7 +1,9 @@
 // CallingService: the calling module as the daemon sees it. From the [turn] configuration it
 // loads (or, on first start, generates) the TURN secrets, starts the embedded relay on the
 // configured listeners, and serves /calls/config(/v2) advertising the listeners it really bound
-// (so port 0 in tests and the zero-config defaults both advertise the truth).
+// (so port 0 in tests and the zero-config defaults both advertise the truth). With
+// turn.tls_on_https_port it also serves TURN over TLS on the HTTPS port: the daemon gives the
+// server https_port_protocol() and, once it listens, tells advertise_https_port() its port.
 //
 // Ownership: owns the relay. Thread safety: start/stop from the daemon's controlling thread;
 // the routes are safe from every thread.
@@ -13,6 +15,7 @@
 #include "core/api_error.h"
 #include "core/config.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "http/tls.h"
 
 namespace wirebox::calling {
@@ -24,6 +27,10 @@ class CallingService {
   ~CallingService();
 
   void register_routes(http::Router& router) const;
+  // The TURN side of the shared HTTPS port: ALPN "stun.turn", a STUN request as first bytes.
+  std::shared_ptr<const http::SharedPortProtocol> https_port_protocol();
+  // Adds the turns: URL for the HTTPS port (bound there) to /calls/config; any thread.
+  void advertise_https_port(uint16_t port) { https_port_->store(port); }
   void stop();
   // Bound port of the UDP / TCP / TLS listener, 0 if that transport is off.
   uint16_t udp_port() const { return ports_[0]; }
@@ -38,6 +45,8 @@ class CallingService {
   std::unique_ptr<turn::TurnRelay> relay_;
   std::vector<std::string> secrets_;
   std::string url_host_;
+  std::string https_url_host_;
+  std::shared_ptr<std::atomic<uint16_t>> https_port_ = std::make_shared<std::atomic<uint16_t>>(0);
   uint16_t ports_[3] = {0, 0, 0};
   int64_t ttl_seconds_ = 3600;
 };

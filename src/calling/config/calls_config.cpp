@@ -51,7 +51,13 @@ nlohmann::json calls_config_body(const CallsConfigOptions& options, const std::s
   // r= identifies the user to the relay (per-user quotas) without revealing the id.
   std::string random = hex_encode(sha256(user_id).substr(0, 10));
   std::string username = turn::make_wire_turn_username(now + options.ttl_seconds, options.key_index, random);
-  nlohmann::json server = {{"urls", limited_urls(options.urls, limit)},
+  uint16_t https_port = options.https_port ? options.https_port->load() : 0;
+  std::vector<TurnUrl> with_https_port;
+  if (https_port) {
+    with_https_port = options.urls;
+    with_https_port.push_back({TurnUrl::Kind::kTls, options.https_port_host, https_port});
+  }
+  nlohmann::json server = {{"urls", limited_urls(https_port ? with_https_port : options.urls, limit)},
                            {"username", username},
                            {"credential", turn::wire_turn_password(options.secret, username)}};
   return {{"ice_servers", nlohmann::json::array({server})}, {"ttl", options.ttl_seconds}, {"is_federating", false}};

@@ -64,6 +64,24 @@ TEST_CASE("limit takes UDP, TLS, TCP in turn", "[calling][config]") {
   CHECK(urls(10).size() == 3);
 }
 
+TEST_CASE("the HTTPS-port turns: URL is listed once that port is known, as the last TLS URL", "[calling][config]") {
+  auto o = three_transports();
+  auto port = std::make_shared<std::atomic<uint16_t>>(0);
+  o.https_port = port;
+  o.https_port_host = "box.example";
+  auto urls = [&](int limit) { return calls_config_body(o, "u", 0, limit)["ice_servers"][0]["urls"]; };
+  CHECK(urls(0).size() == 3);  // port 0: the server does not listen yet
+  port->store(443);
+  CHECK(urls(0) == nlohmann::json::array({"turn:127.0.0.1:3478", "turn:127.0.0.1:3478?transport=tcp",
+                                          "turns:127.0.0.1:5349?transport=tcp", "turns:box.example:443?transport=tcp"}));
+  CHECK(urls(2) == nlohmann::json::array({"turn:127.0.0.1:3478", "turns:127.0.0.1:5349?transport=tcp"}));
+  CHECK(urls(3)[2] == "turn:127.0.0.1:3478?transport=tcp");
+  CHECK(urls(4)[3] == "turns:box.example:443?transport=tcp");
+  CHECK(urls(10).size() == 4);
+  o.urls.pop_back();  // no 5349 listener: the HTTPS port is the TLS URL limit=2 keeps
+  CHECK(urls(2) == nlohmann::json::array({"turn:127.0.0.1:3478", "turns:box.example:443?transport=tcp"}));
+}
+
 TEST_CASE("TURN secrets are generated once, 0600, and read back by line", "[calling][config]") {
   test::TempDir dir;
   std::string path = dir.path() + "/turn-secret";
