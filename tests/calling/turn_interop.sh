@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TURN conformance against a real peer: coturn's turnutils_uclient (apt package coturn) allocates
 # and relays through a real wireboxd on loopback over UDP (channels and Send/Data indications),
-# TCP and TLS, with turnutils_peer as the UDP echo peer; a wrong secret and an expired username
-# must fail to allocate. Usage: tests/calling/turn_interop.sh [path/to/wireboxd]
+# TCP and TLS (on the TURN TLS port and on the HTTPS port, turn.tls_on_https_port), with
+# turnutils_peer as the UDP echo peer; a wrong secret and an expired username must fail to
+# allocate. Usage: tests/calling/turn_interop.sh [path/to/wireboxd]
 # Prints "N passed, N failed"; exits non-zero if any case failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,6 +29,9 @@ line=$(grep "turn: listening" "$work/wireboxd.log") || { echo "wireboxd did not 
 udp=$(sed -E 's/.*udp=([0-9]+).*/\1/' <<<"$line")
 tcp=$(sed -E 's/.*tcp=([0-9]+).*/\1/' <<<"$line")
 tls=$(sed -E 's/.*tls=([0-9]+).*/\1/' <<<"$line")
+for _ in $(seq 100); do grep -q "wireboxd: listening" "$work/wireboxd.log" && break; sleep 0.1; done
+https=$(grep "wireboxd: listening" "$work/wireboxd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
+[ -n "$https" ] || { echo "wireboxd did not report its HTTPS port:"; cat "$work/wireboxd.log"; exit 1; }
 
 # An echo peer on a free UDP port (retry if taken).
 for _ in 1 2 3 4 5; do
@@ -77,6 +81,7 @@ run udp-channels ok -p "$udp" "${common[@]}"
 run udp-send-indications ok -p "$udp" -s "${common[@]}"
 run tcp ok -t -p "$tcp" "${common[@]}"
 run tls ok -t -S -p "$tls" "${common[@]}"
+run tls-https-port ok -t -S -p "$https" "${common[@]}"
 run wrong-secret fail -p "$udp" -n 5 -u "$user" -w "$(credential "$user" not-the-secret)"
 run expired-username fail -p "$udp" -n 5 -u "$expired" -w "$(credential "$expired" "$secret")"
 

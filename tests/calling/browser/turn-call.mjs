@@ -1,7 +1,7 @@
 // A real browser calls itself through wireboxd's TURN relay. Starts wireboxd on loopback (free
 // ports, --turn-allow-loopback-peers, metrics on), registers and logs in a user over the HTTP
 // API, reads the ice_servers from GET /calls/config/v2, and for each TURN transport (UDP, TCP,
-// TLS) lets headless Debian chromium (driven by playwright-core) connect two RTCPeerConnections
+// TLS on the TURN TLS port, TLS on the HTTPS port) lets headless Debian chromium (driven by playwright-core) connect two RTCPeerConnections
 // with iceTransportPolicy 'relay' and only that transport's URL. Each call must: select a
 // relay/relay candidate pair whose relay candidates came from that URL, move data-channel
 // messages both ways, audio one way and video the other (bytes and decoded frames in getStats),
@@ -301,7 +301,9 @@ async function main() {
   const byTransport = {
     udp: server.urls.find(u => u.startsWith('turn:') && !u.includes('transport=tcp')),
     tcp: server.urls.find(u => u.startsWith('turn:') && u.includes('transport=tcp')),
-    tls: server.urls.find(u => u.startsWith('turns:')),
+    tls: server.urls.find(u => u === `turns:127.0.0.1:${ports.tls}?transport=tcp`),
+    // turn.tls_on_https_port: the API's own port also takes TURN over TLS (turns:host:443).
+    'tls-https-port': server.urls.find(u => u === `turns:127.0.0.1:${ports.api}?transport=tcp`),
   };
   console.log(`wireboxd api=${ports.api} turn udp=${ports.udp} tcp=${ports.tcp} tls=${ports.tls}; ` +
               `/calls/config/v2 urls=${JSON.stringify(server.urls)}`);
@@ -322,7 +324,7 @@ async function main() {
   await page.goto('about:blank');
 
   for (const [transport, url] of Object.entries(byTransport)) {
-    const relayProtocol = transport;  // what chromium reports for the client<->TURN leg
+    const relayProtocol = transport.startsWith('tls') ? 'tls' : transport;  // chromium's client<->TURN leg
     await check(`${transport}: chromium calls itself through ${url ?? '(missing)'} with iceTransportPolicy relay`,
                 async () => {
       expect(url, `/calls/config/v2 advertises no ${transport} URL`);
