@@ -48,6 +48,7 @@ TEST_CASE("config defaults give a working zero-config daemon", "[config]") {
   CHECK(c->max_permanent_clients == 7);
   CHECK(c->turn_max_allocation_kbps == 10000);
   CHECK(c->turn_max_total_mbps == 1000);
+  CHECK(c->turn_stream_allocation_grace_seconds == 30);
   CHECK(c->turn_poll_interval_us == 200);
   CHECK(c->turn_tls_on_https_port);
 }
@@ -78,6 +79,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
       {"clients.max_permanent", "2"},
       {"turn.max_allocation_kbps", "0"},
       {"turn.max_total_mbps", "250"},
+      {"turn.stream_allocation_grace_seconds", "0"},
       {"turn.poll_interval_us", "0"},
       {"turn.tls_on_https_port", "false"},
   };
@@ -117,6 +119,7 @@ TEST_CASE("every documented key is read into the Config", "[config]") {
   CHECK(c->max_permanent_clients == 2);
   CHECK(c->turn_max_allocation_kbps == 0);
   CHECK(c->turn_max_total_mbps == 250);
+  CHECK(c->turn_stream_allocation_grace_seconds == 0);
   CHECK(c->turn_poll_interval_us == 0);
   CHECK_FALSE(c->turn_tls_on_https_port);
 }
@@ -199,6 +202,7 @@ TEST_CASE("bad values are rejected with the key named", "[config]") {
       {"clients.max_permanent", "65"},
       {"turn.max_allocation_kbps", "-1"},
       {"turn.max_total_mbps", "100001"},
+      {"turn.stream_allocation_grace_seconds", "86401"},
       {"turn.poll_interval_us", "10001"},
       {"auth.registration", "maybe"},
       {"server.log_level", "verbose"},

@@ -145,6 +145,7 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
   o.max_allocation_bytes_per_second = static_cast<uint64_t>(c.turn_max_allocation_kbps) * 1000 / 8;
   o.max_total_bytes_per_second = static_cast<uint64_t>(c.turn_max_total_mbps) * 1'000'000 / 8;
   o.udp_receive_buffer_bytes = static_cast<int>(c.turn_udp_receive_buffer_kb * 1024);
+  o.stream_allocation_grace_ms = static_cast<uint32_t>(c.turn_stream_allocation_grace_seconds * 1000);
   o.poll_interval_us = static_cast<uint32_t>(c.turn_poll_interval_us);
 
   const std::pair<std::string, turn::ClientTransport> wanted[3] = {

@@ -46,6 +46,7 @@ HttpsPortConnection::HttpsPortConnection(Stream stream, TurnShard& shard, Client
       shard_(shard),
       address_(address),
       shard_done_(stream_.get_executor()),
+      allocation_check_(stream_.get_executor()),
       buffer_(TlsConnection::kReadBuffer) {}
 
 HttpsPortConnection::~HttpsPortConnection() {
@@ -62,7 +63,27 @@ void HttpsPortConnection::start(std::vector<uint8_t> already_read) {
   if (already_read.size() > buffer_.size()) return close();
   std::memcpy(buffer_.data(), already_read.data(), already_read.size());
   filled_ = already_read.size();
+  check_allocation_later();
   deliver();
+}
+
+void HttpsPortConnection::check_allocation_later() {
+  uint32_t grace = shard_.options().stream_allocation_grace_ms;
+  if (grace == 0) return;
+  allocation_check_.expires_after(std::chrono::milliseconds(grace));
+  allocation_check_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    // The shard's table is read on the shard's loop; the answer comes back here.
+    asio::post(self->shard_.io(), [link = self->link_] {
+      bool allocated = link->shard.has_allocation(link->address);
+      asio::post(link->http, [c = link->connection, allocated] {
+        auto me = c.lock();
+        if (!me || me->closed_) return;
+        if (!allocated) return me->close();
+        me->check_allocation_later();
+      });
+    });
+  });
 }
 
 void HttpsPortConnection::read() {
@@ -136,6 +157,7 @@ void HttpsPortConnection::close() {
   if (closed_) return;
   closed_ = true;
   shard_done_.cancel();
+  allocation_check_.cancel();
   asio::post(shard_.io(), [link = link_] {
     link->closed = true;
     link->shard.on_link_closed(link->address);

@@ -11,7 +11,9 @@
 //   record, within StreamConnection::kMaxBacklog bytes queued (counted across both loops by
 //   the atomic; beyond it relayed data is dropped);
 // - closing the connection ends the allocation: on_link_closed is posted to the shard after
-//   every batch posted before it.
+//   every batch posted before it;
+// - as StreamConnection, a connection found without an allocation (asked of the shard, every
+//   RelayOptions::stream_allocation_grace_ms) is closed.
 //
 // Ownership: this class (the HTTP half) is held only by handlers on its HTTP loop; the shard
 // half (ShardLink, the ClientLink the shard knows) by this class and by handlers on the shard's
@@ -52,12 +54,14 @@ class HttpsPortConnection final : public std::enable_shared_from_this<HttpsPortC
   void queue(std::vector<uint8_t> message);
   void write();
   void close();
+  void check_allocation_later();
 
   Stream stream_;
   TurnShard& shard_;
   ClientAddress address_;
   std::shared_ptr<ShardLink> link_;
   boost::asio::steady_timer shard_done_;  // waited on while the shard handles a batch
+  boost::asio::steady_timer allocation_check_;
   std::vector<uint8_t> buffer_;
   size_t filled_ = 0;
   std::deque<std::vector<uint8_t>> pending_;  // front() is being written when writing_

@@ -43,6 +43,10 @@ struct RelayOptions {
   // Receive buffer asked for on each UDP listener socket (the kernel caps it at
   // net.core.rmem_max): it holds what arrives while a loop is not scheduled.
   int udp_receive_buffer_bytes = 4 << 20;
+  // A TCP or TLS client connection must hold an allocation: checked this often from its start
+  // (so also bounding a stalled TLS handshake), it is closed at a check that finds none (never
+  // allocated, expired, or refreshed to 0). 0 = never checked.
+  uint32_t stream_allocation_grace_ms = 30'000;
   // Under load the loops poll their UDP sockets on a timer of this period instead of waking per
   // datagram (see SocketPoller); 0 = always wake per readiness.
   uint32_t poll_interval_us = 200;

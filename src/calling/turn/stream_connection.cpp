@@ -19,6 +19,7 @@ template <class Stream>
 void StreamConnection<Stream>::start() {
   boost::system::error_code ignored;
   lowest_layer(stream_).set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  check_allocation_later();
   if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
     read();
   } else {
@@ -85,9 +86,22 @@ void StreamConnection<Stream>::write() {
 }
 
 template <class Stream>
+void StreamConnection<Stream>::check_allocation_later() {
+  uint32_t grace = shard_.options().stream_allocation_grace_ms;
+  if (grace == 0) return;
+  allocation_check_.expires_after(std::chrono::milliseconds(grace));
+  allocation_check_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    if (!self->shard_.has_allocation(self->address_)) return self->close();
+    self->check_allocation_later();
+  });
+}
+
+template <class Stream>
 void StreamConnection<Stream>::close() {
   if (closed_) return;
   closed_ = true;
+  allocation_check_.cancel();
   shard_.on_link_closed(address_);
   boost::system::error_code ignored;
   lowest_layer(stream_).close(ignored);

@@ -4,7 +4,9 @@
 // in flight and a bounded backlog (beyond kMaxBacklog, relayed data is dropped: a slow TCP
 // client must not grow memory without bound). Over TLS each message goes in its own record:
 // coturn's client (and, likely, others) reads one message per record and loses the rest of a
-// record holding several. Closing the connection ends its allocation.
+// record holding several. Closing the connection ends its allocation; a connection found
+// without an allocation (RelayOptions::stream_allocation_grace_ms after its start, and as often
+// after that) is closed, so idle or half-open clients cannot hold sockets forever.
 //
 // Ownership: keeps itself alive with shared_from_this while I/O is pending; the shard only
 // holds a ClientLink* to it between on_client_message and on_link_closed.
@@ -16,6 +18,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "calling/turn/client_link.h"
 #include "calling/turn/turn_shard.h"
@@ -29,7 +32,12 @@ class StreamConnection final : public ClientLink, public std::enable_shared_from
   static constexpr size_t kMaxBacklog = 1 << 20;
 
   StreamConnection(Stream stream, TurnShard& shard, ClientAddress address, ClientTransport transport)
-      : stream_(std::move(stream)), shard_(shard), address_(address), transport_(transport), buffer_(kReadBuffer) {}
+      : stream_(std::move(stream)),
+        shard_(shard),
+        address_(address),
+        transport_(transport),
+        buffer_(kReadBuffer),
+        allocation_check_(stream_.get_executor()) {}
 
   // For TLS the handshake runs first; then reading starts.
   void start();
@@ -41,6 +49,7 @@ class StreamConnection final : public ClientLink, public std::enable_shared_from
   void read();
   void write();
   void close();
+  void check_allocation_later();
 
   Stream stream_;
   TurnShard& shard_;
@@ -51,6 +60,7 @@ class StreamConnection final : public ClientLink, public std::enable_shared_from
   std::vector<uint8_t> writing_;  // in flight
   std::vector<uint8_t> pending_;  // queued behind it
   std::vector<size_t> pending_sizes_;  // message boundaries in pending_ (TLS writes one at a time)
+  boost::asio::steady_timer allocation_check_;
   bool closed_ = false;
 };
 

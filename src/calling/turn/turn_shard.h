@@ -97,6 +97,9 @@ class TurnShard {
   void on_client_message(std::span<uint8_t> message, const ClientAddress& from, ClientLink& link);
   // A stream client disconnected: its allocation goes too.
   void on_link_closed(const ClientAddress& from);
+  // Whether this client holds an allocation (stream connections without one are closed).
+  bool has_allocation(const ClientAddress& from) const { return allocations_.count(from) != 0; }
+  const RelayOptions& options() const { return shared_.options; }
 
  private:
   struct Allocation;

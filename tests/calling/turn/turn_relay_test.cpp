@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -432,4 +433,77 @@ TEST_CASE("bursts over several allocations all arrive, in order, whether the loo
     }
   }
   CHECK(r.relay.totals().packets_to_clients == uint64_t{kClients} * kPackets);
+}
+
+namespace {
+
+// A TCP client of the relay: sends whole messages, reads one STUN message, sees the close.
+struct TcpClient {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  explicit TcpClient(const Endpoint& server) { REQUIRE(::connect(fd, server.data(), server.size()) == 0); }
+  ~TcpClient() { ::close(fd); }
+  // True once the server closed the connection (read returns 0) within `ms`.
+  bool closed_within(int ms) const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    char buf[2048];
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a TCP client without an allocation is closed after the grace period; one with an allocation is not",
+          "[turn][relay]") {
+  RelayOptions o = Relay::options(true);
+  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+  o.stream_allocation_grace_ms = 300;
+  Relay r(o);
+  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
+
+  TcpClient idle(server);
+  CHECK(idle.closed_within(3000));
+
+  // An allocated client over TCP stays past several checks, and is closed once it releases it.
+  TcpClient allocated(server);
+  auto send_request = [&](StunMethod method, uint32_t id, const std::string& nonce, const std::string& realm,
+                          const std::string& username, const std::string& password, bool refresh_zero) {
+    uint8_t buf[1024];
+    TransactionId t{};
+    std::memcpy(t.data(), &id, sizeof id);
+    StunMessageWriter w(buf, static_cast<uint16_t>(method), StunClass::kRequest, t);
+    if (method == StunMethod::kAllocate) w.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
+    if (refresh_zero) w.add_u32(attr::kLifetime, 0);
+    if (!nonce.empty()) {
+      w.add_text(attr::kUsername, username);
+      w.add_text(attr::kRealm, realm);
+      w.add_text(attr::kNonce, nonce);
+      w.add_message_integrity(long_term_key(username, realm, password), IntegrityAlgorithm::kSha1);
+    }
+    auto bytes = w.bytes();
+    REQUIRE(::send(allocated.fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    pollfd p{allocated.fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 2000) == 1);
+    static std::vector<uint8_t> in(2048);
+    ssize_t n = ::recv(allocated.fd, in.data(), in.size(), 0);
+    REQUIRE(n > 0);
+    StunMessage m;
+    REQUIRE(StunMessage::parse(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)), m) == StunParseStatus::kOk);
+    return m;
+  };
+  std::string username = make_wire_turn_username(now_seconds() + 60, 1, "tester");
+  std::string password = wire_turn_password("secret", username);
+  StunMessage challenge = send_request(StunMethod::kAllocate, 1, "", "", "", "", false);
+  std::string nonce(challenge.find(attr::kNonce)->text()), realm(challenge.find(attr::kRealm)->text());
+  CHECK(send_request(StunMethod::kAllocate, 2, nonce, realm, username, password, false).message_class() ==
+        StunClass::kSuccessResponse);
+  CHECK_FALSE(allocated.closed_within(1000));  // three checks passed
+  CHECK(send_request(StunMethod::kRefresh, 3, nonce, realm, username, password, true).message_class() ==
+        StunClass::kSuccessResponse);
+  CHECK(allocated.closed_within(3000));
 }
