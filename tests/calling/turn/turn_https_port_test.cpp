@@ -30,6 +30,7 @@
 #include "http/metrics.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "turn_test_session.h"
 
 using namespace wirebox;
 using namespace wirebox::turn;
@@ -167,45 +168,25 @@ struct UdpPeer {
 };
 
 // A TURN client over one TlsSocket, long-term credentials from /calls/config.
-struct TurnClient {
-  TurnClient(TlsSocket& t, std::string u, std::string p) : tls(t), username(std::move(u)), password(std::move(p)) {}
+struct TurnClient : test::TurnTestSession {
+  TurnClient(TlsSocket& t, std::string u, std::string p) : tls(t) {
+    username = std::move(u);
+    password = std::move(p);
+  }
 
   TlsSocket& tls;
-  std::string username, password, realm, nonce;
-  uint32_t next_id = 1;
-  StunMessage response;
-  std::vector<uint8_t> last;
 
+  auto exchange() {
+    return [this](std::span<const uint8_t> bytes) {
+      tls.write(bytes);
+      return tls.read_message();
+    };
+  }
   template <class Fill>
   int request(StunMethod method, Fill fill) {
-    uint8_t buf[1024];
-    TransactionId id{};
-    uint32_t n = next_id++;
-    std::memcpy(id.data(), &n, sizeof n);
-    StunMessageWriter w(buf, static_cast<uint16_t>(method), StunClass::kRequest, id);
-    fill(w);
-    if (!nonce.empty()) {
-      w.add_text(attr::kUsername, username);
-      w.add_text(attr::kRealm, realm);
-      w.add_text(attr::kNonce, nonce);
-      w.add_message_integrity(long_term_key(username, realm, password), IntegrityAlgorithm::kSha1);
-    }
-    w.add_fingerprint();
-    tls.write(w.bytes());
-    last = tls.read_message();
-    if (StunMessage::parse(last, response) != StunParseStatus::kOk) return -1;
-    if (response.transaction_id() != id) return -2;
-    if (response.message_class() == StunClass::kSuccessResponse) return 0;
-    auto err = decode_error_code(response.find(attr::kErrorCode)->value);
-    if (const StunAttribute* a = response.find(attr::kNonce)) nonce = std::string(a->text());
-    if (const StunAttribute* a = response.find(attr::kRealm)) realm = std::string(a->text());
-    return err ? err->code : -1;
+    return TurnTestSession::request(method, fill, exchange());
   }
-  int allocate() {
-    auto fill = [](StunMessageWriter& w) { w.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24); };
-    int code = request(StunMethod::kAllocate, fill);
-    return code == 401 && !nonce.empty() ? request(StunMethod::kAllocate, fill) : code;
-  }
+  int allocate() { return TurnTestSession::allocate(exchange()); }
 };
 
 std::string metric_line(const std::string& name) {

@@ -22,6 +22,7 @@
 #include "calling/turn/turn_relay.h"
 #include "calling/turn/wire_turn_credentials.h"
 #include "core/time.h"
+#include "turn_test_session.h"
 
 using namespace wirebox;
 using namespace wirebox::turn;
@@ -57,48 +58,22 @@ struct Socket {
   }
 };
 
-struct Client {
+struct Client : test::TurnTestSession {
   Socket socket;
   Endpoint server;
-  std::string username, password, realm, nonce;
-  uint32_t next_id = 1;
-  std::vector<uint8_t> last;
-  StunMessage response;
 
-  TransactionId id() {
-    TransactionId t{};
-    uint32_t n = next_id++;
-    std::memcpy(t.data(), &n, sizeof n);
-    return t;
+  auto exchange() {
+    return [this](std::span<const uint8_t> bytes) {
+      socket.send_to(server, bytes);
+      return socket.receive();
+    };
   }
-  // Sends a request built by `fill`, authenticated once realm/nonce are known; returns the
-  // response's error code (0 for success, -1 for no response).
+  // The answer's error code (0 for success, -1 for no answer).
   template <class Fill>
   int request(StunMethod method, Fill fill) {
-    uint8_t buf[1024];
-    StunMessageWriter w(buf, static_cast<uint16_t>(method), StunClass::kRequest, id());
-    fill(w);
-    if (!nonce.empty()) {
-      w.add_text(attr::kUsername, username);
-      w.add_text(attr::kRealm, realm);
-      w.add_text(attr::kNonce, nonce);
-      w.add_message_integrity(long_term_key(username, realm, password), IntegrityAlgorithm::kSha1);
-    }
-    w.add_fingerprint();
-    socket.send_to(server, w.bytes());
-    last = socket.receive();
-    if (StunMessage::parse(last, response) != StunParseStatus::kOk) return -1;
-    if (response.message_class() == StunClass::kSuccessResponse) return 0;
-    auto err = decode_error_code(response.find(attr::kErrorCode)->value);
-    if (const StunAttribute* n = response.find(attr::kNonce)) nonce = std::string(n->text());
-    if (const StunAttribute* r = response.find(attr::kRealm)) realm = std::string(r->text());
-    return err ? err->code : -1;
+    return TurnTestSession::request(method, fill, exchange());
   }
-  int allocate() {
-    auto fill = [](StunMessageWriter& w) { w.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24); };
-    int code = request(StunMethod::kAllocate, fill);
-    return code == 401 && !nonce.empty() ? request(StunMethod::kAllocate, fill) : code;
-  }
+  int allocate() { return TurnTestSession::allocate(exchange()); }
 };
 
 struct Relay {
