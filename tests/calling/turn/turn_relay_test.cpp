@@ -93,7 +93,7 @@ struct Relay {
   Endpoint endpoint() const { return Endpoint(kLoopback.address(), relay.bound_port(0)); }
 };
 
-void use_credentials(Client& c, const std::string& secret, int key, int64_t expires_at) {
+void use_credentials(test::TurnTestSession& c, const std::string& secret, int key, int64_t expires_at) {
   c.username = make_wire_turn_username(expires_at, key, "tester");
   c.password = wire_turn_password(secret, c.username);
 }
@@ -446,39 +446,19 @@ TEST_CASE("a TCP client without an allocation is closed after the grace period; 
 
   // An allocated client over TCP stays past several checks, and is closed once it releases it.
   TcpClient allocated(server);
-  auto send_request = [&](StunMethod method, uint32_t id, const std::string& nonce, const std::string& realm,
-                          const std::string& username, const std::string& password, bool refresh_zero) {
-    uint8_t buf[1024];
-    TransactionId t{};
-    std::memcpy(t.data(), &id, sizeof id);
-    StunMessageWriter w(buf, static_cast<uint16_t>(method), StunClass::kRequest, t);
-    if (method == StunMethod::kAllocate) w.add_u32(attr::kRequestedTransport, uint32_t{kTransportUdp} << 24);
-    if (refresh_zero) w.add_u32(attr::kLifetime, 0);
-    if (!nonce.empty()) {
-      w.add_text(attr::kUsername, username);
-      w.add_text(attr::kRealm, realm);
-      w.add_text(attr::kNonce, nonce);
-      w.add_message_integrity(long_term_key(username, realm, password), IntegrityAlgorithm::kSha1);
-    }
-    auto bytes = w.bytes();
+  test::TurnTestSession session;
+  use_credentials(session, "secret", 1, now_seconds() + 60);
+  auto exchange = [&](std::span<const uint8_t> bytes) {
     REQUIRE(::send(allocated.fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
     pollfd p{allocated.fd, POLLIN, 0};
-    REQUIRE(::poll(&p, 1, 2000) == 1);
-    static std::vector<uint8_t> in(2048);
-    ssize_t n = ::recv(allocated.fd, in.data(), in.size(), 0);
-    REQUIRE(n > 0);
-    StunMessage m;
-    REQUIRE(StunMessage::parse(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)), m) == StunParseStatus::kOk);
-    return m;
+    std::vector<uint8_t> in(2048);
+    ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(allocated.fd, in.data(), in.size(), 0) : -1;
+    in.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return in;
   };
-  std::string username = make_wire_turn_username(now_seconds() + 60, 1, "tester");
-  std::string password = wire_turn_password("secret", username);
-  StunMessage challenge = send_request(StunMethod::kAllocate, 1, "", "", "", "", false);
-  std::string nonce(challenge.find(attr::kNonce)->text()), realm(challenge.find(attr::kRealm)->text());
-  CHECK(send_request(StunMethod::kAllocate, 2, nonce, realm, username, password, false).message_class() ==
-        StunClass::kSuccessResponse);
+  CHECK(session.allocate(exchange) == 0);
   CHECK_FALSE(allocated.closed_within(1000));  // three checks passed
-  CHECK(send_request(StunMethod::kRefresh, 3, nonce, realm, username, password, true).message_class() ==
-        StunClass::kSuccessResponse);
+  CHECK(session.request(StunMethod::kRefresh, [](StunMessageWriter& w) { w.add_u32(attr::kLifetime, 0); },
+                        exchange) == 0);
   CHECK(allocated.closed_within(3000));
 }
