@@ -152,20 +152,20 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
   }
   auto blob = blobs_.create_temp();
   if (!blob) return blob.error();
-  FileDigest::Post post;
+  ChunkedBlobWriter::Post post;
   {
-    std::lock_guard<std::mutex> lock(digest_mu_);
-    post = digest_post_;
+    std::lock_guard<std::mutex> lock(upload_jobs_mu_);
+    post = upload_jobs_post_;
   }
-  auto digest = FileDigest::create(blob.value()->fd(), std::move(post));
-  if (!digest) return digest.error();
+  auto writer = ChunkedBlobWriter::create(blob.value()->fd(), std::move(post));
+  if (!writer) return writer.error();
   return std::unique_ptr<http::BodySink>(std::make_unique<UploadSink>(
-      *this, user, limit, std::move(*boundary), std::move(blob.value()), std::move(digest.value())));
+      *this, user, limit, std::move(*boundary), std::move(blob.value()), std::move(writer.value())));
 }
 
-void AssetService::hash_uploads_on(FileDigest::Post post) {
-  std::lock_guard<std::mutex> lock(digest_mu_);
-  digest_post_ = std::move(post);
+void AssetService::run_upload_jobs_on(ChunkedBlobWriter::Post post) {
+  std::lock_guard<std::mutex> lock(upload_jobs_mu_);
+  upload_jobs_post_ = std::move(post);
 }
 
 void AssetService::note_upload(const std::string& user_id, uint64_t bytes) {

@@ -22,7 +22,7 @@
 #include "assets/asset_store.h"
 #include "assets/blob_directory.h"
 #include "auth/rate_limiter.h"
-#include "assets/file_digest.h"
+#include "assets/chunked_blob_writer.h"
 #include "http/body_sink.h"
 #include "http/router.h"
 #include "teams/team_store.h"
@@ -56,9 +56,10 @@ class AssetService {
   size_t sweep(int64_t now_ms);
   void start_sweeper();
 
-  // Where uploads' MD5 is computed while their bytes arrive (the daemon's blocking pool, once
-  // it runs); until this is called, each upload is hashed in one go when it completes.
-  void hash_uploads_on(FileDigest::Post post);
+  // Where uploads' chunks are written and hashed while their bytes arrive (the daemon's
+  // blocking pool, once it runs); until this is called (or after it is called with an empty
+  // function), each chunk is written and hashed by the thread that fills it.
+  void run_upload_jobs_on(ChunkedBlobWriter::Post post);
 
   // Used by the upload sink once an asset is committed.
   void note_upload(const std::string& user_id, uint64_t bytes);
@@ -83,8 +84,8 @@ class AssetService {
   teams::TeamStore& teams_;
   auth::RateLimiter uploads_per_minute_;
 
-  std::mutex digest_mu_;
-  FileDigest::Post digest_post_;
+  std::mutex upload_jobs_mu_;
+  ChunkedBlobWriter::Post upload_jobs_post_;
 
   std::mutex volume_mu_;
   struct VolumeWindow {

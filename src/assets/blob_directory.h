@@ -22,16 +22,17 @@ namespace wirebox::assets {
 
 class BlobDirectory;
 
+// The error for a failed disk operation: a full disk (or quota) is a 507 insufficient-storage,
+// anything else a 500.
+ApiError disk_error(int err, const char* what);
+
 // A file being uploaded. Removed from disk when destroyed uncommitted.
 class TempBlob {
  public:
   ~TempBlob();
   TempBlob(const TempBlob&) = delete;
   TempBlob& operator=(const TempBlob&) = delete;
-  // Appends bytes (page cache only, no fsync). A full disk is a 507 insufficient-storage.
-  Status append(const char* data, size_t size);
-  uint64_t size() const { return size_; }
-  // The open file, for reading back what was appended (FileDigest duplicates it). The blob
+  // The open, empty file, for the upload's ChunkedBlobWriter (which duplicates it). The blob
   // keeps ownership.
   int fd() const { return fd_; }
 
@@ -40,7 +41,6 @@ class TempBlob {
   TempBlob(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   int fd_;
   std::string path_;
-  uint64_t size_ = 0;
   bool committed_ = false;
 };
 

@@ -22,15 +22,17 @@ ApiError invalid_length() { return {400, "invalid-length", "Invalid content leng
 }  // namespace
 
 UploadSink::UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-                       std::unique_ptr<TempBlob> blob, std::unique_ptr<FileDigest> digest)
+                       std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer)
     : service_(service),
       user_id_(std::move(user_id)),
       max_asset_bytes_(max_asset_bytes),
       reader_(std::move(boundary), *this),
       blob_(std::move(blob)),
-      digest_(std::move(digest)) {}
+      writer_(std::move(writer)) {}
 
 Status UploadSink::write(const char* data, size_t size) { return reader_.feed(data, size); }
+
+bool UploadSink::wait_for_room(std::function<void()> resume) { return writer_->wait_for_room(std::move(resume)); }
 
 Status UploadSink::begin_part(const std::map<std::string, std::string>& headers) {
   ++part_;
@@ -61,11 +63,9 @@ Status UploadSink::part_data(const char* data, size_t size) {
     metadata_json_.append(data, size);
     return Status::Ok();
   }
-  if (blob_->size() + size > max_asset_bytes_) return too_large();
-  if (declared_length_ && blob_->size() + size > *declared_length_) return invalid_length();
-  Status written = blob_->append(data, size);
-  if (written) digest_->appended(blob_->size());
-  return written;
+  if (writer_->size() + size > max_asset_bytes_) return too_large();
+  if (declared_length_ && writer_->size() + size > *declared_length_) return invalid_length();
+  return writer_->append(data, size);
 }
 
 Status UploadSink::end_part() {
@@ -96,8 +96,8 @@ Status UploadSink::parse_metadata() {
 http::Response UploadSink::finish() {
   if (Status s = reader_.finish(); !s) return http::error_response(s.error());
   if (part_ < 2 || !content_complete_) return http::error_response(ApiError::bad_request("Malformed multipart body: missing asset part"));
-  if (declared_length_ && *declared_length_ != blob_->size()) return http::error_response(invalid_length());
-  auto md5 = digest_->finish();
+  if (declared_length_ && *declared_length_ != writer_->size()) return http::error_response(invalid_length());
+  auto md5 = writer_->finish();
   if (!md5) return http::error_response(md5.error());
   if (*md5 != expected_md5_) return http::error_response(invalid_md5());
 
@@ -106,7 +106,7 @@ http::Response UploadSink::finish() {
   record.owner = user_id_;
   record.is_public = is_public_;
   record.retention = retention_;
-  record.size = blob_->size();
+  record.size = writer_->size();
   record.md5_base64 = base64_encode(expected_md5_);
   record.content_type = content_type_;
   record.created_ms = now_ms();

@@ -1,8 +1,9 @@
 // UploadSink: one asset upload in progress. Parses the client's multipart/mixed body as it
 // arrives (MultipartReader): part 1 is the JSON metadata {public, retention, domain?}, part 2
-// the asset bytes with Content-MD5 (and optionally Content-Length). The bytes go straight to a
-// TempBlob while a FileDigest computes their MD5 behind the writer (on the blocking pool);
-// finish() verifies checksum, length and part count,
+// the asset bytes with Content-MD5 (and optionally Content-Length). The bytes go to the TempBlob
+// through a ChunkedBlobWriter, which writes and hashes them on the blocking pool and asks the
+// connection to pause (wait_for_room) when it is behind; finish() verifies checksum, length
+// and part count,
 // then commits the file under a new key and records the metadata, and answers 201
 // {key, domain, token?, expires?}. Any failure leaves nothing behind (TempBlob's destructor).
 // Used as an http::BodySink: one thread at a time.
@@ -15,7 +16,7 @@
 
 #include "assets/asset_key.h"
 #include "assets/blob_directory.h"
-#include "assets/file_digest.h"
+#include "assets/chunked_blob_writer.h"
 #include "assets/multipart_reader.h"
 #include "http/body_sink.h"
 
@@ -26,9 +27,10 @@ class AssetService;
 class UploadSink : public http::BodySink, private PartHandler {
  public:
   UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-             std::unique_ptr<TempBlob> blob, std::unique_ptr<FileDigest> digest);
+             std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer);
 
   Status write(const char* data, size_t size) override;
+  bool wait_for_room(std::function<void()> resume) override;
   http::Response finish() override;
 
  private:
@@ -42,7 +44,7 @@ class UploadSink : public http::BodySink, private PartHandler {
   uint64_t max_asset_bytes_;
   MultipartReader reader_;
   std::unique_ptr<TempBlob> blob_;
-  std::unique_ptr<FileDigest> digest_;  // of blob_'s bytes
+  std::unique_ptr<ChunkedBlobWriter> writer_;  // of blob_'s bytes
 
   int part_ = 0;  // parts begun so far
   std::string metadata_json_;

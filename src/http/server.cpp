@@ -374,7 +374,15 @@ class Session : public std::enable_shared_from_this<Session> {
         return fail_upload(error_response(ApiError::bad_request("Malformed HTTP request")));
       return;
     }
-    if (!upload_parser_->is_done()) return read_upload();
+    if (!upload_parser_->is_done()) {
+      // The callback keeps the session alive while it reads nothing; the sink drops it if the
+      // upload ends first.
+      bool room = sink_->wait_for_room([self = shared_from_this()] {
+        net::post(self->stream_.get_executor(), [self] { self->resume_upload(); });
+      });
+      if (room) read_upload();
+      return;
+    }
     if (srv_.pending.fetch_add(1) >= srv_.opt.max_pending) {
       srv_.pending.fetch_sub(1);
       return fail_upload(error_response({503, "server-busy", "Too many requests in progress"}));
@@ -395,6 +403,12 @@ class Session : public std::enable_shared_from_this<Session> {
         self->write(std::move(resp), self->upload_keep_alive_, self->upload_origin_);
       });
     });
+  }
+
+  // The sink made room after wait_for_room() said no; nothing to do if the upload failed (and
+  // was answered) meanwhile.
+  void resume_upload() {
+    if (sink_ && upload_parser_) read_upload();
   }
 
   static constexpr size_t kUploadReadBytes = 256 * 1024;

@@ -2,6 +2,8 @@
 // an interrupted run left behind, and the BlobDirectory commit protocol.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +23,11 @@ size_t files_under(const std::string& dir) {
   for (const auto& e : fs::recursive_directory_iterator(dir))
     if (e.is_regular_file()) ++n;
   return n;
+}
+
+// What an upload's writer does to the temporary file, in one go.
+void write_bytes(TempBlob& blob, const std::string& bytes) {
+  REQUIRE(::write(blob.fd(), bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()));
 }
 
 struct Fixture {
@@ -53,7 +60,7 @@ struct Fixture {
     r.expires_ms = expires_ms;
     auto blob = blobs->create_temp();
     REQUIRE(blob.ok());
-    REQUIRE(blob.value()->append(bytes.data(), bytes.size()).ok());
+    write_bytes(*blob.value(), bytes);
     REQUIRE(blobs->commit(*blob.value(), r.key).ok());
     REQUIRE(store->insert(r).ok());
     return r;
@@ -94,7 +101,7 @@ TEST_CASE("start-up removes partial uploads and files without metadata") {
     // A committed file whose row never got written (crash between rename and insert).
     auto blob = f.blobs->create_temp();
     REQUIRE(blob.ok());
-    REQUIRE(blob.value()->append("abc", 3).ok());
+    write_bytes(*blob.value(), "abc");
     std::string orphan = new_asset_key(Retention::kPersistent);
     REQUIRE(f.blobs->commit(*blob.value(), orphan).ok());
     // An upload in progress when the process died.
@@ -118,10 +125,27 @@ TEST_CASE("an uncommitted temp blob leaves nothing behind") {
   {
     auto blob = blobs.create_temp();
     REQUIRE(blob.ok());
-    REQUIRE(blob.value()->append("half an upload", 14).ok());
+    write_bytes(*blob.value(), "half an upload");
     CHECK(files_under(dir.path() + "/assets") == 1);
   }
   CHECK(files_under(dir.path() + "/assets") == 0);
   CHECK_FALSE(blobs.open("3-2-00000000-0000-4000-8000-000000000000").has_value());
   CHECK_FALSE(blobs.open("../wirebox.db").has_value());
+}
+
+TEST_CASE("shard directories exist from the start; a removed one is made again at commit") {
+  test::TempDir dir;
+  BlobDirectory blobs(dir.path() + "/assets");
+  size_t shards = 0;
+  for (const auto& e : fs::directory_iterator(dir.path() + "/assets"))
+    if (e.is_directory() && e.path().filename() != "tmp") ++shards;
+  CHECK(shards == 256);
+
+  std::string key = new_asset_key(Retention::kPersistent);
+  fs::remove(dir.path() + "/assets/" + key.substr(4, 2));
+  auto blob = blobs.create_temp();
+  REQUIRE(blob.ok());
+  write_bytes(*blob.value(), "ciphertext");
+  REQUIRE(blobs.commit(*blob.value(), key).ok());
+  CHECK(blobs.open(key).has_value());
 }

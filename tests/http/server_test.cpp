@@ -441,3 +441,68 @@ TEST_CASE("the metrics listener serves Prometheus text over plain HTTP", "[serve
   CHECK_THAT(r.body, Contains("# TYPE wirebox_http_connections gauge"));
   CHECK(test::plain_http_get(f.server->metrics_port(), "/other").status == 404);
 }
+
+namespace {
+
+// An upload sink that says "no room" every third time it is asked and makes room again from
+// another thread; it records whether the server wrote to it while it was paused.
+class PausingSink : public http::BodySink {
+ public:
+  ~PausingSink() override {
+    for (auto& t : resumers_) t.join();
+  }
+  Status write(const char* data, size_t size) override {
+    if (paused_) wrote_while_paused_ = true;
+    received_.append(data, size);
+    return Status::Ok();
+  }
+  bool wait_for_room(std::function<void()> resume) override {
+    if (++asked_ % 3 != 0) return true;
+    paused_ = true;
+    ++pauses_;
+    resumers_.emplace_back([this, resume = std::move(resume)] {
+      std::this_thread::yield();
+      paused_ = false;
+      resume();
+    });
+    return false;
+  }
+  Response finish() override {
+    return http::json_response(200, {{"received", received_},
+                                     {"pauses", pauses_},
+                                     {"wrote_while_paused", wrote_while_paused_.load()}});
+  }
+
+ private:
+  std::string received_;
+  int asked_ = 0;
+  int pauses_ = 0;
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> wrote_while_paused_{false};
+  std::vector<std::thread> resumers_;
+};
+
+}  // namespace
+
+TEST_CASE("an upload sink that asks to pause gets no bytes until it resumes, and all of them after", "[server]") {
+  http::Router router;
+  router.add_upload(Verb::post, "/upload", Access::kPublic,
+                    [](Request&) -> Result<std::unique_ptr<http::BodySink>> {
+                      return std::unique_ptr<http::BodySink>(std::make_unique<PausingSink>());
+                    },
+                    8 << 20);
+  test::TestServer server(router, test::TestServer::default_options());
+  std::string body;
+  for (int i = 0; body.size() < (2 << 20); ++i) body += std::to_string(i) + ",";
+  HttpsClient c(server.port());
+  auto r = c.request("POST", "/upload", body, {{"Content-Type", "application/octet-stream"}});
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j["received"].get<std::string>() == body);
+  CHECK(j["pauses"].get<int>() > 3);
+  CHECK_FALSE(j["wrote_while_paused"].get<bool>());
+  // The connection is still in step for the next request.
+  auto again = c.request("POST", "/upload", "tail", {{"Content-Type", "application/octet-stream"}});
+  CHECK(again.status == 200);
+  CHECK(again.json()["received"] == "tail");
+}

@@ -199,7 +199,7 @@ void Daemon::start() {
   d.server = std::make_unique<http::Server>(so, d.router);
   d.server->start();
   if (so.shared_port) d.calling->advertise_https_port(d.server->port());
-  d.assets->hash_uploads_on([server = d.server.get()](std::function<void()> job) { server->post_blocking(std::move(job)); });
+  d.assets->run_upload_jobs_on([server = d.server.get()](std::function<void()> job) { server->post_blocking(std::move(job)); });
   d.admin = std::make_unique<admin::AdminService>(admin::AdminDeps{
       c, *d.db, *d.users, *d.teams, *d.clients, *d.sessions, *d.notifications, *d.hub, d.calling.get(),
       d.stop_request});
@@ -226,7 +226,7 @@ void Daemon::stop() {
   // must still exist then (the server's later posts to the stopped relay just wait, harmlessly).
   if (impl_->calling) impl_->calling->stop();
   if (impl_->server) {
-    if (impl_->assets) impl_->assets->hash_uploads_on({});  // the pool goes away with the server
+    if (impl_->assets) impl_->assets->run_upload_jobs_on({});  // the pool goes away with the server
     impl_->server->stop();
     impl_->server.reset();
   }
