@@ -167,14 +167,17 @@ namespace {
 enum class Work { kWrite, kHash };
 
 // One job of a chain: runs queued chunks until its queue is empty, then ends; the next submit
-// posts a new job. Stops early when finish() takes over or the writer is gone.
+// posts a new job. A job that starts after finish() did leaves its queue to finish(); a
+// writer that is gone or failed stops the chain.
 void run_chain(const std::shared_ptr<ChunkedBlobWriter::State>& s, Work work) {
   auto& chain = work == Work::kWrite ? s->writer : s->hasher;
   std::unique_lock<std::mutex> lock(s->mu);
   chain.queued = false;
   if (s->finishing || s->abandoned) return;
   chain.running = true;
-  while (!chain.queue.empty() && !s->finishing && !s->abandoned && !s->error) {
+  // A running chain drains its queue even once finish() started: it then waits for it, and
+  // the last chunk's write and hash still run side by side.
+  while (!chain.queue.empty() && !s->abandoned && !s->error) {
     auto& slot = s->slots[chain.queue.front()];
     chain.queue.pop_front();
     lock.unlock();
@@ -298,24 +301,24 @@ Result<std::string> ChunkedBlobWriter::finish() {
   auto& s = *state_;
   std::deque<int> to_write, to_hash;
   {
-    std::unique_lock<std::mutex> lock(s.mu);
+    // A chain whose job has not started (perhaps queued behind this very call) is taken over;
+    // a running one drains its own queue.
+    std::lock_guard<std::mutex> lock(s.mu);
     s.finishing = true;
-    s.idle.wait(lock, [&s] { return !s.writer.running && !s.hasher.running; });
-    if (s.error) return *s.error;
-    to_write = std::move(s.writer.queue);
-    to_hash = std::move(s.hasher.queue);
-    s.writer.queue.clear();
-    s.hasher.queue.clear();
+    if (!s.writer.running) to_write = std::exchange(s.writer.queue, {});
+    if (!s.hasher.running) to_hash = std::exchange(s.hasher.queue, {});
   }
-  // The jobs' unfinished work, in order; then the bytes kept aside and the last short chunk.
   for (int i : to_write)
     if (Status st = s.write_chunk(s.slots[i], false); !st) return st.error();
   for (int i : to_hash) s.hash_chunk(s.slots[i]);
   {
-    std::lock_guard<std::mutex> lock(s.mu);
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.idle.wait(lock, [&s] { return !s.writer.running && !s.hasher.running; });
+    if (s.error) return *s.error;
     for (auto& slot : s.slots)
       if (slot.refs > 0) slot.refs = 0, slot.in_use = false;
   }
+  // Then the bytes kept aside and the last short chunk.
   if (!aside_.empty()) {
     std::string pending = std::move(aside_);
     aside_.clear();

@@ -23,8 +23,8 @@
 // results; a pending resume callback is dropped, never called).
 // Threads: append() and wait_for_room() from one thread (the connection's loop); jobs on the
 // pool; finish() from any one thread after the last append(). finish() waits only for jobs that
-// are running (one chunk each at most), never for queued ones, and does their remaining work
-// itself, so it may run on the very pool the jobs were posted to.
+// are running (they drain their queues), never for queued ones, whose work it does itself, so
+// it may run on the very pool the jobs were posted to.
 #pragma once
 
 #include <cstdint>
