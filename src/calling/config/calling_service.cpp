@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -174,12 +175,37 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
     bool wildcard = listen_host == "0.0.0.0" || listen_host == "::";
     s->url_host_ = wildcard ? c.domain : listen_host;
   }
-  s->https_url_host_ = c.turn_public_host;
-  if (s->https_url_host_.empty()) {
-    bool wildcard = c.listen_address == "0.0.0.0" || c.listen_address == "::";
-    s->https_url_host_ = wildcard ? c.domain : c.listen_address;
-  }
+  HttpsPortEndpoint https = https_port_endpoint(c);
+  s->https_url_host_ = https.host;
+  s->https_public_port_ = https.port;
   return s;
+}
+
+HttpsPortEndpoint https_port_endpoint(const Config& c) {
+  HttpsPortEndpoint e;
+  std::string public_host;
+  if (!c.public_url.empty()) {
+    // Validated at load: "https://" + authority [+ path].
+    std::string authority = c.public_url.substr(8);
+    authority = authority.substr(0, authority.find('/'));
+    size_t colon = authority.rfind(':');
+    bool has_port = colon != std::string::npos && authority.find(']', colon) == std::string::npos;
+    public_host = has_port ? authority.substr(0, colon) : authority;
+    e.port = 443;
+    if (has_port) {
+      unsigned long port = std::strtoul(authority.c_str() + colon + 1, nullptr, 10);
+      if (port > 0 && port <= 65535) e.port = static_cast<uint16_t>(port);
+    }
+  }
+  if (!c.turn_public_host.empty()) {
+    e.host = c.turn_public_host;
+  } else if (!public_host.empty()) {
+    e.host = public_host;
+  } else {
+    bool wildcard = c.listen_address == "0.0.0.0" || c.listen_address == "::";
+    e.host = wildcard ? c.domain : c.listen_address;
+  }
+  return e;
 }
 
 CallingService::~CallingService() { stop(); }

@@ -20,6 +20,15 @@
 
 namespace wirebox::calling {
 
+// Where clients reach the HTTPS port, for its turns: URL: turn.public_host, or else the host of
+// server.public_url, or else the listen address (the domain if that is a wildcard); the port of
+// server.public_url (443 if it names none), or 0 = the port the server binds.
+struct HttpsPortEndpoint {
+  std::string host;
+  uint16_t port = 0;
+};
+HttpsPortEndpoint https_port_endpoint(const Config& config);
+
 class CallingService {
  public:
   // Starts the relay; an error names what could not be read or bound.
@@ -29,8 +38,9 @@ class CallingService {
   void register_routes(http::Router& router) const;
   // The TURN side of the shared HTTPS port: ALPN "stun.turn", a STUN request as first bytes.
   std::shared_ptr<const http::SharedPortProtocol> https_port_protocol();
-  // Adds the turns: URL for the HTTPS port (bound there) to /calls/config; any thread.
-  void advertise_https_port(uint16_t port) { https_port_->store(port); }
+  // Adds the turns: URL for the HTTPS port (bound there) to /calls/config; any thread. The URL
+  // names the port of server.public_url instead when that is set (a proxy or NAT in front).
+  void advertise_https_port(uint16_t port) { https_port_->store(https_public_port_ ? https_public_port_ : port); }
   void stop();
   // Bound port of the UDP / TCP / TLS listener, 0 if that transport is off.
   uint16_t udp_port() const { return ports_[0]; }
@@ -46,6 +56,7 @@ class CallingService {
   std::vector<std::string> secrets_;
   std::string url_host_;
   std::string https_url_host_;
+  uint16_t https_public_port_ = 0;  // from server.public_url; 0 = the bound port
   std::shared_ptr<std::atomic<uint16_t>> https_port_ = std::make_shared<std::atomic<uint16_t>>(0);
   uint16_t ports_[3] = {0, 0, 0};
   int64_t ttl_seconds_ = 3600;

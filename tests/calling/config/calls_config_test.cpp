@@ -141,3 +141,31 @@ TEST_CASE("the relay's counters are in /metrics while the service runs", "[calli
   (*service)->stop();
   CHECK_THAT(metrics.render(), Contains("wirebox_turn_dropped_packets_total{reason=\"malformed\"} 0\n"));
 }
+
+TEST_CASE("the HTTPS-port turns: URL follows server.public_url when a proxy or NAT is in front", "[calling][config]") {
+  Config c;
+  c.listen_address = "0.0.0.0";
+  c.domain = "box.internal";
+  auto endpoint = [&] { return https_port_endpoint(c); };
+  CHECK(endpoint().host == "box.internal");  // wildcard listen: the domain, the bound port
+  CHECK(endpoint().port == 0);
+  c.listen_address = "127.0.0.1";
+  CHECK(endpoint().host == "127.0.0.1");
+
+  c.public_url = "https://chat.example.com";
+  CHECK(endpoint().host == "chat.example.com");
+  CHECK(endpoint().port == 443);
+  c.public_url = "https://chat.example.com:8443/wire";
+  CHECK(endpoint().host == "chat.example.com");
+  CHECK(endpoint().port == 8443);
+  c.public_url = "https://[2001:db8::1]:9443";
+  CHECK(endpoint().host == "[2001:db8::1]");
+  CHECK(endpoint().port == 9443);
+  c.public_url = "https://[2001:db8::1]";
+  CHECK(endpoint().host == "[2001:db8::1]");
+  CHECK(endpoint().port == 443);
+
+  c.turn_public_host = "turn.example.com";  // named explicitly: it wins, the port stays public_url's
+  CHECK(endpoint().host == "turn.example.com");
+  CHECK(endpoint().port == 443);
+}
