@@ -127,7 +127,8 @@ struct Server::Impl {
   std::optional<tcp::acceptor> acceptor;
   std::optional<tcp::acceptor> metrics_acceptor;
   std::atomic<size_t> pending{0};
-  std::atomic<size_t> connections{0};
+  // Shared with connections handed to the shared-port protocol, which may outlive the server.
+  std::shared_ptr<std::atomic<size_t>> connections = std::make_shared<std::atomic<size_t>>(0);
   size_t next_loop = 0;  // only touched on loop 0 (the acceptor's)
   uint16_t port = 0;
   uint16_t metrics_port = 0;
@@ -156,11 +157,11 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
-    srv_.connections.fetch_add(1);
+    srv_.connections->fetch_add(1);
     server_metrics().open_connections.fetch_add(1);
   }
   ~Session() {
-    srv_.connections.fetch_sub(1);
+    srv_.connections->fetch_sub(1);
     server_metrics().open_connections.fetch_sub(1);
   }
 
@@ -219,8 +220,17 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto* bytes = static_cast<const uint8_t*>(data.data());
     std::vector<uint8_t> already_read(bytes, bytes + data.size());
     buffer_.consume(buffer_.size());
+    // The connection keeps counting against max_connections while the other protocol serves
+    // it: this session ends now, the slot when that protocol drops the connection.
+    auto count = srv_.connections;
+    count->fetch_add(1);
+    server_metrics().open_connections.fetch_add(1);
+    std::shared_ptr<void> slot(nullptr, [count](void*) {
+      count->fetch_sub(1);
+      server_metrics().open_connections.fetch_sub(1);
+    });
     try {
-      srv_.opt.shared_port->adopt(std::move(stream_), std::move(already_read));
+      srv_.opt.shared_port->adopt(std::move(stream_), std::move(already_read), std::move(slot));
     } catch (const std::exception& e) {
       log::error("http", std::string("shared port handler failed: ") + e.what());
     }
@@ -714,7 +724,7 @@ void Server::Impl::accept() {
   acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
-      if (connections.load() >= opt.max_connections) {
+      if (connections->load() >= opt.max_connections) {
         server_metrics().rejected_connections.inc();
         beast::error_code ignored;
         socket.close(ignored);

@@ -37,8 +37,10 @@ struct SharedPortProtocol {
   // Sees the decrypted bytes read so far (at least one, at most kMaxSniffBytes). Any thread.
   std::function<Sniff(std::span<const uint8_t>)> sniff;
   // Takes the connection on its I/O loop, with the decrypted bytes already read from it (the
-  // stream has no deadline any more). Must not block.
-  std::function<void(TlsStream&& stream, std::vector<uint8_t>&& already_read)> adopt;
+  // stream has no deadline any more). Must not block. `connection_slot` is the connection's
+  // place in ServerOptions::max_connections: keep it as long as the connection is open.
+  std::function<void(TlsStream&& stream, std::vector<uint8_t>&& already_read, std::shared_ptr<void> connection_slot)>
+      adopt;
 };
 
 struct ServerOptions {

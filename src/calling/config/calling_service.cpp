@@ -241,8 +241,9 @@ std::shared_ptr<const http::SharedPortProtocol> CallingService::https_port_proto
     if (bytes.size() < turn::kStunHeaderSize) return Sniff::kNeedMore;
     return turn::StunMessage::looks_like_stun(bytes) ? Sniff::kMine : Sniff::kNotMine;
   };
-  p->adopt = [relay = relay_.get()](http::TlsStream&& stream, std::vector<uint8_t>&& already_read) {
-    relay->adopt_https_stream(std::move(stream), std::move(already_read));
+  p->adopt = [relay = relay_.get()](http::TlsStream&& stream, std::vector<uint8_t>&& already_read,
+                                    std::shared_ptr<void> connection_slot) {
+    relay->adopt_https_stream(std::move(stream), std::move(already_read), std::move(connection_slot));
   };
   return p;
 }

@@ -41,13 +41,15 @@ class HttpsPortConnection::ShardLink final : public ClientLink {
   bool closed = false;             // on_link_closed ran: the shard forgot this link
 };
 
-HttpsPortConnection::HttpsPortConnection(Stream stream, TurnShard& shard, ClientAddress address)
+HttpsPortConnection::HttpsPortConnection(Stream stream, TurnShard& shard, ClientAddress address,
+                                         std::shared_ptr<void> connection_slot)
     : stream_(std::move(stream)),
       shard_(shard),
       address_(address),
       shard_done_(stream_.get_executor()),
       allocation_check_(stream_.get_executor()),
-      buffer_(TlsConnection::kReadBuffer) {}
+      buffer_(TlsConnection::kReadBuffer),
+      connection_slot_(std::move(connection_slot)) {}
 
 HttpsPortConnection::~HttpsPortConnection() {
   // Destroyed without close() only when the HTTP loop is torn down: the shard still forgets it.

@@ -39,7 +39,8 @@ class HttpsPortConnection final : public std::enable_shared_from_this<HttpsPortC
  public:
   using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-  HttpsPortConnection(Stream stream, TurnShard& shard, ClientAddress address);
+  // connection_slot: held until the connection is destroyed (the HTTP server's count of it).
+  HttpsPortConnection(Stream stream, TurnShard& shard, ClientAddress address, std::shared_ptr<void> connection_slot);
   ~HttpsPortConnection();
 
   // Handles `already_read` (decrypted bytes the HTTP server read to identify the client), then
@@ -67,6 +68,7 @@ class HttpsPortConnection final : public std::enable_shared_from_this<HttpsPortC
   std::deque<std::vector<uint8_t>> pending_;  // front() is being written when writing_
   bool writing_ = false;
   bool closed_ = false;
+  std::shared_ptr<void> connection_slot_;
 };
 
 }  // namespace wirebox::turn

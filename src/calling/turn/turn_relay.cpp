@@ -175,7 +175,7 @@ void TurnRelay::Impl::accept(Acceptor& a) {
 }
 
 void TurnRelay::adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
-                                   std::vector<uint8_t>&& already_read) {
+                                   std::vector<uint8_t>&& already_read, std::shared_ptr<void> connection_slot) {
   Impl& d = *impl_;
   if (!d.running.load()) return;
   boost::system::error_code ec;
@@ -183,7 +183,7 @@ void TurnRelay::adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_st
   if (ec) return;
   Impl::Loop& target = *d.loops[d.next_adopted.fetch_add(1, std::memory_order_relaxed) % d.loops.size()];
   ClientAddress address{kHttpsPortListener, Endpoint(remote.address(), remote.port())};
-  auto c = std::make_shared<HttpsPortConnection>(std::move(stream), *target.shard, address);
+  auto c = std::make_shared<HttpsPortConnection>(std::move(stream), *target.shard, address, std::move(connection_slot));
   c->start(std::move(already_read));
 }
 

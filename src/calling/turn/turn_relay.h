@@ -49,11 +49,11 @@ class TurnRelay {
   static constexpr uint8_t kHttpsPortListener = 0xFF;
   // Serves a TURN client whose TLS connection the HTTP server accepted and handed over, on the
   // calling (HTTP) loop: the stream stays there, its messages go to a shard picked round-robin.
-  // `already_read`: decrypted bytes the server read to tell TURN from HTTP. Between start()
-  // and stop(); a stream adopted after stop() is closed. The stream's loop must outlive the
-  // relay's threads.
+  // `already_read`: decrypted bytes the server read to tell TURN from HTTP; `connection_slot`:
+  // the server's count of the connection, released when it closes. Between start() and stop();
+  // a stream adopted after stop() is closed. The stream's loop must outlive the relay's threads.
   void adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
-                          std::vector<uint8_t>&& already_read);
+                          std::vector<uint8_t>&& already_read, std::shared_ptr<void> connection_slot);
 
   struct Impl;
 

@@ -42,12 +42,13 @@ struct Box {
   test::TempDir dir;
   std::unique_ptr<Daemon> daemon;
 
-  explicit Box(bool tls_on_https_port = true) {
+  explicit Box(bool tls_on_https_port = true, std::map<std::string, std::string> extra = {}) {
     std::map<std::string, std::string> o = {
         {"server.data_dir", dir.path()},       {"http.listen", "127.0.0.1:0"},
         {"http.loops", "1"},                   {"http.workers", "2"},
         {"auth.password_scrypt_log2_n", "10"}, {"turn.loops", "1"},
         {"turn.allow_loopback_peers", "true"}, {"turn.tls_on_https_port", tls_on_https_port ? "true" : "false"}};
+    o.merge(extra);
     auto config = load_config(std::nullopt, o);
     REQUIRE(config.ok());
     daemon = std::make_unique<Daemon>(config.value());
@@ -166,6 +167,31 @@ struct UdpPeer {
     return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
   }
 };
+
+// Whether a TLS handshake with the port completes (the server closes connections over its
+// limit at once).
+bool tls_handshake_completes(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = false;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    ok = SSL_connect(ssl) == 1;
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+  }
+  ::close(fd);
+  return ok;
+}
 
 // A TURN client over one TlsSocket, long-term credentials from /calls/config.
 struct TurnClient : test::TurnTestSession {
@@ -315,4 +341,21 @@ TEST_CASE("turn.tls_on_https_port=false: neither served nor advertised", "[turn]
   CHECK(tls.alpn().empty());  // no ALPN callback at all, as before the feature
   TurnClient c(tls, "", "");
   CHECK(c.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == -1);  // HTTP's 400, not STUN
+}
+
+TEST_CASE("TURN connections on the HTTPS port count against http.max_connections until they close",
+          "[turn][https-port]") {
+  Box box(true, {{"http.max_connections", "2"}});
+  TlsSocket first(box.port(), alpn_wire({"stun.turn"}));
+  TurnClient a(first, "", "");
+  REQUIRE(a.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);  // handed to TURN
+  TlsSocket second(box.port(), alpn_wire({"stun.turn"}));
+  TurnClient b(second, "", "");
+  REQUIRE(b.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
+  CHECK(metric_becomes("wirebox_http_connections", "2"));
+  CHECK_FALSE(tls_handshake_completes(box.port()));  // both places are taken by TURN
+
+  first.close();
+  CHECK(metric_becomes("wirebox_http_connections", "1"));
+  CHECK(tls_handshake_completes(box.port()));
 }
