@@ -121,6 +121,15 @@ std::unique_ptr<ChunkedBlobWriter> make_writer(int fd, ChunkedBlobWriter::Post p
   return std::move(writer.value());
 }
 
+// finish() succeeds with the MD5 of `all`, and the file holds exactly `all`.
+void check_finished(ChunkedBlobWriter& w, const File& f, const std::string& all) {
+  auto md5 = w.finish();
+  REQUIRE(md5.ok());
+  CHECK(md5.value() == md5_of(all));
+  CHECK(f.contents() == all);
+  CHECK(w.size() == all.size());
+}
+
 // Feeds `all` in pieces of 1..max_piece bytes; between pieces, `between` may run jobs.
 void feed(ChunkedBlobWriter& w, const std::string& all, size_t max_piece, unsigned seed,
           const std::function<void()>& between = {}) {
@@ -147,11 +156,7 @@ TEST_CASE("the file and the MD5 are the appended bytes, with no pool, a manual p
       File f;
       auto w = make_writer(f.fd, {});
       feed(*w, all, 20000, 1);
-      auto md5 = w->finish();
-      REQUIRE(md5.ok());
-      CHECK(md5.value() == md5_of(all));
-      CHECK(w->size() == size);
-      CHECK(f.contents() == all);
+      check_finished(*w, f, all);
     }
     SECTION("manual pool: jobs run at arbitrary moments, some only after finish") {
       File f;
@@ -162,10 +167,8 @@ TEST_CASE("the file and the MD5 are the appended bytes, with no pool, a manual p
         if (!pool.jobs.empty() && rng() % 3 == 0) pool.run_one();
         w->wait_for_room([] {});
       });
-      auto md5 = w->finish();
-      REQUIRE(md5.ok());
+      check_finished(*w, f, all);
       pool.run_all();  // jobs queued before finish(): they find nothing to do
-      CHECK(md5.value() == md5_of(all));
       CHECK(f.contents() == all);
     }
     SECTION("real threads, the loop pausing when told") {
@@ -189,10 +192,7 @@ TEST_CASE("the file and the MD5 are the appended bytes, with no pool, a manual p
         std::unique_lock<std::mutex> lock(mu);
         REQUIRE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return resumed; }));
       });
-      auto md5 = w->finish();
-      REQUIRE(md5.ok());
-      CHECK(md5.value() == md5_of(all));
-      CHECK(f.contents() == all);
+      check_finished(*w, f, all);
     }
   }
 }
@@ -217,10 +217,7 @@ TEST_CASE("a writer that is behind asks to pause and resumes the loop once, when
   REQUIRE(w->append(all.data() + ChunkedBlobWriter::kBuffers * kChunk + 1000, kChunk - 1000).ok());
   pool.run_all();
   CHECK(resumed == 1);
-  auto md5 = w->finish();
-  REQUIRE(md5.ok());
-  CHECK(md5.value() == md5_of(all));
-  CHECK(f.contents() == all);
+  check_finished(*w, f, all);
 }
 
 TEST_CASE("a destroyed writer never calls its pending resume; its queued jobs do no harm") {

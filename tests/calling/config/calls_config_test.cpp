@@ -152,18 +152,19 @@ TEST_CASE("the HTTPS-port turns: URL follows server.public_url when a proxy or N
   c.listen_address = "127.0.0.1";
   CHECK(endpoint().host == "127.0.0.1");
 
-  c.public_url = "https://chat.example.com";
-  CHECK(endpoint().host == "chat.example.com");
-  CHECK(endpoint().port == 443);
-  c.public_url = "https://chat.example.com:8443/wire";
-  CHECK(endpoint().host == "chat.example.com");
-  CHECK(endpoint().port == 8443);
-  c.public_url = "https://[2001:db8::1]:9443";
-  CHECK(endpoint().host == "[2001:db8::1]");
-  CHECK(endpoint().port == 9443);
-  c.public_url = "https://[2001:db8::1]";
-  CHECK(endpoint().host == "[2001:db8::1]");
-  CHECK(endpoint().port == 443);
+  struct Case {
+    const char* public_url;
+    const char* host;
+    uint16_t port;
+  };
+  for (const Case& k : {Case{"https://chat.example.com", "chat.example.com", 443},
+                        Case{"https://chat.example.com:8443/wire", "chat.example.com", 8443},
+                        Case{"https://[2001:db8::1]:9443", "[2001:db8::1]", 9443},
+                        Case{"https://[2001:db8::1]", "[2001:db8::1]", 443}}) {
+    c.public_url = k.public_url;
+    CHECK(endpoint().host == k.host);
+    CHECK(endpoint().port == k.port);
+  }
 
   c.turn_public_host = "turn.example.com";  // named explicitly: it wins, the port stays public_url's
   CHECK(endpoint().host == "turn.example.com");
