@@ -749,31 +749,16 @@ Server::Server(ServerOptions options, const Router& router) : impl_(std::make_un
 
 Server::~Server() { stop(); }
 
-namespace {
-
-// ALPN for a port shared with another protocol: http/1.1 first, then the other one; a client
-// offering neither goes on without ALPN, as it did before the port was shared.
-int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* offered,
-                unsigned int offered_size, void* arg) {
-  const auto& ours = *static_cast<const std::string*>(arg);
-  unsigned char* chosen = nullptr;
-  int r = SSL_select_next_proto(&chosen, out_size, reinterpret_cast<const unsigned char*>(ours.data()),
-                                static_cast<unsigned int>(ours.size()), offered, offered_size);
-  if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
-  *out = chosen;
-  return SSL_TLSEXT_ERR_OK;
-}
-
-}  // namespace
-
 void Server::start() {
   Impl& s = *impl_;
   configure_server_context(s.ssl_ctx, s.opt.tls);
   if (s.opt.shared_port) {
     const std::string& other = s.opt.shared_port->alpn;
     if (other.empty() || other.size() > 255) throw std::runtime_error("shared port protocol needs an ALPN name");
+    // ALPN for a port shared with another protocol: http/1.1 first, then the other one; a
+    // client offering neither goes on without ALPN, as it did before the port was shared.
     s.alpn_wire = std::string("\x08http/1.1") + static_cast<char>(other.size()) + other;
-    SSL_CTX_set_alpn_select_cb(s.ssl_ctx.native_handle(), select_alpn, &s.alpn_wire);
+    select_alpn_from(s.ssl_ctx, s.alpn_wire);
   }
   int n = s.opt.loops > 0 ? s.opt.loops : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {

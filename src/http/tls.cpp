@@ -198,4 +198,23 @@ Result<int> reload_certificates() {
   return reloaded;
 }
 
+namespace {
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* offered,
+                unsigned int offered_size, void* arg) {
+  const auto& ours = *static_cast<const std::string*>(arg);
+  unsigned char* chosen = nullptr;
+  int r = SSL_select_next_proto(&chosen, out_size, reinterpret_cast<const unsigned char*>(ours.data()),
+                                static_cast<unsigned int>(ours.size()), offered, offered_size);
+  if (r != OPENSSL_NPN_NEGOTIATED) return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+void select_alpn_from(boost::asio::ssl::context& ctx, const std::string& protocols) {
+  SSL_CTX_set_alpn_select_cb(ctx.native_handle(), select_alpn, const_cast<std::string*>(&protocols));
+}
+
 }  // namespace wirebox::http

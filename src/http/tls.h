@@ -30,6 +30,11 @@ Result<CertPaths> ensure_self_signed(const std::string& dir, const std::vector<s
 // and leaves it when it is destroyed.
 void configure_server_context(boost::asio::ssl::context& ctx, const CertPaths& paths);
 
+// Answers ALPN from `protocols` (wire format: length-prefixed names, in order of preference):
+// the first of them the client offers; a client offering none goes on without ALPN. The
+// string must outlive the context.
+void select_alpn_from(boost::asio::ssl::context& ctx, const std::string& protocols);
+
 // Re-reads certificate chain and key of every live server context from its files. A context
 // whose files cannot be loaded (missing, unparsable, key not matching) keeps serving its
 // current certificate; the error names those files, the others are still reloaded. Returns

@@ -122,6 +122,9 @@ Status TurnRelay::start() {
     d.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     try {
       http::configure_server_context(*d.tls, {o.tls_cert_file, o.tls_key_file});
+      // RFC 7443: a client that asks for "stun.turn" gets it; without ALPN, as before.
+      static const std::string kTurnAlpn = "\x09stun.turn";
+      http::select_alpn_from(*d.tls, kTurnAlpn);
     } catch (const std::exception& e) {
       return ApiError::internal(std::string("TURN TLS: ") + e.what());
     }

@@ -358,3 +358,22 @@ TEST_CASE("TURN connections on the HTTPS port count against http.max_connections
   CHECK(metric_becomes("wirebox_http_connections", "1"));
   CHECK(tls_handshake_completes(box.port()));
 }
+
+TEST_CASE("the TURN TLS listener selects ALPN stun.turn when offered (RFC 7443)", "[turn][https-port]") {
+  Box box;
+  json config = box.calls_config();
+  uint16_t tls_port = 0;
+  for (const auto& u : config["ice_servers"][0]["urls"]) {
+    std::string url = u;
+    if (url.rfind("turns:127.0.0.1:", 0) != 0) continue;
+    auto port = static_cast<uint16_t>(std::stoi(url.substr(16)));
+    if (port != box.port()) tls_port = port;
+  }
+  REQUIRE(tls_port != 0);
+  TlsSocket with_alpn(tls_port, alpn_wire({"h2", "stun.turn"}));
+  CHECK(with_alpn.alpn() == "stun.turn");
+  TurnClient c(with_alpn, "", "");
+  CHECK(c.request(StunMethod::kBinding, [](StunMessageWriter&) {}) == 0);
+  TlsSocket other(tls_port, alpn_wire({"http/1.1"}));
+  CHECK(other.alpn().empty());  // nothing else is offered back
+}
