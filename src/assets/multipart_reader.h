@@ -1,7 +1,8 @@
 // MultipartReader: an incremental (push) parser for a multipart body (RFC 2046), fed in
 // whatever pieces the network delivers, so an upload of any size needs a buffer of about one
-// piece. It reports each part's headers, its bytes and its end to a PartHandler, which may
-// refuse (stopping the parse with its error). Strict where Wire's client is exact: the first
+// piece (in a part's body, of a delimiter's length: body bytes are handed on from the piece).
+// It reports each part's headers, its bytes and its end to a PartHandler, which may refuse
+// (stopping the parse with its error). Strict where Wire's client is exact: the first
 // delimiter must come within a short preamble, header blocks are bounded, and finish() fails
 // unless the closing delimiter was seen. Not thread-safe; one reader per body.
 #pragma once
@@ -41,6 +42,7 @@ class MultipartReader {
  private:
   enum class State { kPreamble, kAfterDelimiter, kHeaders, kBody, kDone };
   Status step();
+  Status feed_body(const char* data, size_t size);
   Status fail(ApiError e);
 
   std::string delimiter_;  // "\r\n--" + boundary

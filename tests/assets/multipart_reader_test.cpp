@@ -59,7 +59,10 @@ TEST_CASE("the client's two-part body parses the same whatever the piece sizes")
   bytes += "\r\n--Frontie\r\n--Frontierx";
   std::string json = R"({"public":true,"retention":"persistent"})";
   std::string body = client_body("Frontierabc", json, bytes);
-  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{4096}, body.size()}) {
+  // Pieces shorter and longer than the delimiter (15 bytes here), so delimiters and look-alikes
+  // fall inside pieces and across their seams.
+  for (size_t piece : {size_t{1}, size_t{2}, size_t{7}, size_t{13}, size_t{14}, size_t{15}, size_t{16},
+                       size_t{17}, size_t{29}, size_t{100}, size_t{1000}, size_t{4096}, body.size()}) {
     INFO("piece " << piece);
     Recorder r;
     MultipartReader reader("Frontierabc", r);
@@ -71,6 +74,30 @@ TEST_CASE("the client's two-part body parses the same whatever the piece sizes")
     CHECK(r.headers[0].at("content-type") == "application/json;charset=utf-8");
     CHECK(r.headers[1].at("content-md5") == "AAAAAAAAAAAAAAAAAAAAAA==");
     CHECK(r.headers[1].at("content-length") == std::to_string(bytes.size()));
+  }
+}
+
+TEST_CASE("random piece sizes: the same parts, and body bytes handed on in order") {
+  std::mt19937 rng(11);
+  std::string bytes;
+  for (int i = 0; i < 20000; ++i) bytes.push_back(static_cast<char>(rng()));
+  for (int i = 0; i < 200; ++i) bytes += i % 2 ? "\r\n--Frontierab" : "\r\n-";  // near-delimiters
+  std::string json = R"({"public":false})";
+  std::string body = client_body("Frontierabc", json, bytes);
+  for (int round = 0; round < 200; ++round) {
+    INFO("round " << round);
+    Recorder r;
+    MultipartReader reader("Frontierabc", r);
+    size_t at = 0;
+    while (at < body.size()) {
+      size_t piece = std::min(body.size() - at, size_t(1) + rng() % (round % 2 ? 40 : 3000));
+      REQUIRE(reader.feed(body.data() + at, piece).ok());
+      at += piece;
+    }
+    REQUIRE(reader.finish().ok());
+    REQUIRE(r.bodies.size() == 2);
+    CHECK(r.bodies[0] == json);
+    CHECK(r.bodies[1] == bytes);
   }
 }
 
