@@ -218,10 +218,6 @@ ChunkedBlobWriter::~ChunkedBlobWriter() {
 }
 
 Status ChunkedBlobWriter::append(const char* data, size_t size) {
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    if (state_->error) return *state_->error;
-  }
   appended_ += size;
   if (aside_.empty()) {
     fill(data, size);
