@@ -1,7 +1,8 @@
 // LoopbackUdp: a non-blocking UDP socket bound to 127.0.0.1 on a free port, for tests of the
-// relay's socket-level pieces. Owns its descriptor.
+// relay's socket-level pieces and as a relay peer. Owns its descriptor.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,6 +30,15 @@ struct LoopbackUdp {
 
   void send(const LoopbackUdp& to, const std::string& text = "x") const {
     ::sendto(fd, text.data(), text.size(), 0, to.local.data(), to.local.size());
+  }
+  // The next datagram within timeout_ms, its sender in `from`; empty if none came.
+  std::string receive(Endpoint& from, int timeout_ms = 5000) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return {};
+    char buf[2048];
+    socklen_t len = static_cast<socklen_t>(from.capacity());
+    ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, from.data(), &len);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
   }
   // Reads every waiting datagram; returns how many there were.
   size_t drain() const {

@@ -11,7 +11,6 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +29,7 @@
 #include "http/metrics.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "loopback_udp.h"
 #include "turn_test_session.h"
 
 using namespace wirebox;
@@ -39,7 +39,7 @@ using nlohmann::json;
 namespace {
 
 struct Box {
-  test::TempDir dir;
+  wirebox::test::TempDir dir;
   std::unique_ptr<Daemon> daemon;
 
   explicit Box(bool tls_on_https_port = true, std::map<std::string, std::string> extra = {}) {
@@ -58,7 +58,7 @@ struct Box {
 
   // A new user's /calls/config/v2 answer.
   json calls_config() {
-    test::HttpsClient c(port());
+    wirebox::test::HttpsClient c(port());
     auto r = c.post_json("/v8/register", {{"name", "caller"}, {"email", "caller@example.com"},
                                           {"password", "secret-password"}});
     REQUIRE(r.status == 201);
@@ -153,29 +153,6 @@ class TlsSocket {
   std::vector<uint8_t> received_;
 };
 
-struct UdpPeer {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  UdpPeer() {
-    Endpoint local(boost::asio::ip::make_address("127.0.0.1"), 0);
-    ::bind(fd, local.data(), local.size());
-  }
-  ~UdpPeer() { ::close(fd); }
-  Endpoint local() const {
-    Endpoint e;
-    socklen_t len = static_cast<socklen_t>(e.capacity());
-    ::getsockname(fd, e.data(), &len);
-    return e;
-  }
-  std::string receive(Endpoint& from) const {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 5000) <= 0) return {};
-    char buf[2048];
-    socklen_t len = static_cast<socklen_t>(from.capacity());
-    ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, from.data(), &len);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-  }
-};
-
 // Whether a TLS handshake with the port completes (the server closes connections over its
 // limit at once).
 bool tls_handshake_completes(uint16_t port) {
@@ -193,7 +170,7 @@ bool tls_handshake_completes(uint16_t port) {
 }
 
 // A TURN client over one TlsSocket, long-term credentials from /calls/config.
-struct TurnClient : test::TurnTestSession {
+struct TurnClient : wirebox::test::TurnTestSession {
   TurnClient(TlsSocket& t, std::string u, std::string p) : tls(t) {
     username = std::move(u);
     password = std::move(p);
@@ -264,10 +241,10 @@ TEST_CASE("TURN over TLS on the HTTPS port: allocate, ChannelData both ways, clo
   REQUIRE(relayed);
   CHECK(metric_becomes("wirebox_turn_allocations", "1"));
 
-  UdpPeer peer;
+  turn::test::LoopbackUdp peer;
   REQUIRE(c.request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
     w.add_u32(attr::kChannelNumber, uint32_t{0x4001} << 16);
-    w.add_xor_address(attr::kXorPeerAddress, peer.local());
+    w.add_xor_address(attr::kXorPeerAddress, peer.local);
   }) == 0);
 
   // Client → peer: 4 + 5 bytes, padded to 12 on the stream, followed in the same write by a
@@ -298,7 +275,7 @@ TEST_CASE("TURN over TLS on the HTTPS port: allocate, ChannelData both ways, clo
 
 TEST_CASE("HTTPS on the shared port works as before", "[turn][https-port]") {
   Box box;
-  test::HttpsClient c(box.port());
+  wirebox::test::HttpsClient c(box.port());
   auto a = c.get("/api-version");
   CHECK(a.status == 200);
   std::string before = metric_line("wirebox_http_shared_port_connections_total");
