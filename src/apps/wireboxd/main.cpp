@@ -14,12 +14,14 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/wireboxd/daemon.h"
+#include "apps/wireboxd/glibc_tunables.h"
 #include "apps/wireboxd/service_manager.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "http/tls.h"
 
 int main(int argc, char** argv) {
+  wirebox::reexec_with_fast_memcpy(argv);
   CLI::App app{"wireboxd — the wirebox messaging backend (Wire-compatible) in one daemon"};
   std::optional<std::string> config_file;
   std::map<std::string, std::string> overrides;

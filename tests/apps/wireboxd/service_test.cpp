@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,14 @@ int wait_exit(pid_t pid, int timeout_ms) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// The process's environment as its NUL-separated entries.
+std::vector<std::string> environment_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::vector<std::string> entries;
+  for (std::string entry; std::getline(in, entry, '\0');) entries.push_back(entry);
+  return entries;
+}
+
 void copy_over(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
@@ -127,6 +136,13 @@ TEST_CASE("wireboxd notifies readiness, reloads certificates on SIGHUP and stops
   test::HttpsClient client(port);
   CHECK(client.get("/healthz").status == 200);
   CHECK(test::presented_common_name(port) == "a.example.com");
+#if defined(__x86_64__) && defined(__GLIBC__)
+  // It re-executed itself (same pid, so systemd still tracks it) with glibc's rep movsb
+  // threshold raised, keeping the environment it was given.
+  auto env = environment_of(pid);
+  CHECK_THAT(env, Catch::Matchers::VectorContains(std::string("GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=0x4000000000")));
+  CHECK_THAT(env, Catch::Matchers::VectorContains(notify_env));
+#endif
 
   copy_over(b->cert_file, cert);
   copy_over(b->key_file, key);

@@ -1,0 +1,42 @@
+#include "apps/wireboxd/glibc_tunables.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <unistd.h>
+
+namespace wirebox {
+namespace {
+
+constexpr const char* kThresholdKey = "glibc.cpu.x86_rep_movsb_threshold";
+// Above any copy we make (and above glibc's non-temporal threshold, where large copies take
+// their own path anyway): in effect, never `rep movsb`.
+constexpr const char* kThresholdValue = "0x4000000000";
+
+}  // namespace
+
+std::optional<std::string> tunables_without_rep_movsb(const char* current) {
+  std::string setting = std::string(kThresholdKey) + "=" + kThresholdValue;
+  if (!current || !*current) return setting;
+  if (std::strstr(current, kThresholdKey)) return std::nullopt;
+  return std::string(current) + ":" + setting;
+}
+
+void reexec_with_fast_memcpy(char** argv) {
+#if defined(__x86_64__) && defined(__GLIBC__)
+  const char* current = std::getenv("GLIBC_TUNABLES");
+  auto wanted = tunables_without_rep_movsb(current);
+  if (!wanted) return;
+  std::optional<std::string> previous;
+  if (current) previous = current;
+  if (::setenv("GLIBC_TUNABLES", wanted->c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // No exec (no /proc, say): carry on as we are, with the environment as it was.
+  if (previous) ::setenv("GLIBC_TUNABLES", previous->c_str(), 1);
+  else ::unsetenv("GLIBC_TUNABLES");
+#else
+  (void)argv;
+#endif
+}
+
+}  // namespace wirebox
