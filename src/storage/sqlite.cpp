@@ -18,7 +18,15 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (rc != SQLITE_OK) fail(db, rc, "prepare");
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  if (!cached_in_use_) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *cached_in_use_ = false;
+}
 
 Statement& Statement::bind(int index, std::string_view text) {
   int rc = sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
@@ -82,6 +90,28 @@ bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) 
 
 int64_t Statement::changes() const { return sqlite3_changes64(db_); }
 
+Connection::~Connection() {
+  for (auto& [sql, cached] : cache_) sqlite3_finalize(cached->stmt);
+}
+
+Statement Connection::prepare(std::string_view sql) {
+  std::string key(sql);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    if (cache_.size() >= kMaxCached) return Statement(db_, sql);
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, "prepare");
+    auto cached = std::make_unique<Cached>();
+    cached->stmt = stmt;
+    it = cache_.emplace(std::move(key), std::move(cached)).first;
+  }
+  Cached& cached = *it->second;
+  if (cached.in_use) return Statement(db_, sql);
+  cached.in_use = true;
+  return Statement(db_, cached.stmt, &cached.in_use);
+}
+
 void Connection::exec(std::string_view sql) {
   std::string s(sql);
   char* err = nullptr;
@@ -117,22 +147,26 @@ Database::Database(const std::string& path, int readers) : path_(path) {
   writer_ = std::make_unique<Connection>(writer_db_);
   for (int i = 0; i < readers; ++i) {
     sqlite3* r = open(path, true);
-    all_readers_.push_back(r);
-    idle_readers_.push_back(r);
+    reader_dbs_.push_back(r);
+    readers_.push_back(std::make_unique<Connection>(r));
+    idle_readers_.push_back(readers_.back().get());
   }
 }
 
 Database::~Database() {
-  for (sqlite3* r : all_readers_) sqlite3_close(r);
+  // Cached statements first: a handle with unfinalized statements does not close.
+  readers_.clear();
+  writer_.reset();
+  for (sqlite3* r : reader_dbs_) sqlite3_close(r);
   sqlite3_close(writer_db_);
 }
 
 void Database::write(const std::function<void(Connection&)>& fn) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  writer_->exec("BEGIN IMMEDIATE");
+  writer_->prepare("BEGIN IMMEDIATE").run();
   try {
     fn(*writer_);
-    writer_->exec("COMMIT");
+    writer_->prepare("COMMIT").run();
   } catch (...) {
     sqlite3_exec(writer_db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
@@ -149,31 +183,30 @@ Status Database::try_write(std::string_view what, const std::function<void(Conne
 }
 
 void Database::read(const std::function<void(Connection&)>& fn) {
-  sqlite3* db = nullptr;
+  Connection* c = nullptr;
   {
     std::unique_lock<std::mutex> lock(read_mu_);
     read_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
-    db = idle_readers_.back();
+    c = idle_readers_.back();
     idle_readers_.pop_back();
   }
   struct Return {
     Database* self;
-    sqlite3* db;
+    Connection* c;
     ~Return() {
       {
         std::lock_guard<std::mutex> lock(self->read_mu_);
-        self->idle_readers_.push_back(db);
+        self->idle_readers_.push_back(c);
       }
       self->read_cv_.notify_one();
     }
-  } giveback{this, db};
-  Connection c(db);
-  c.exec("BEGIN");
+  } giveback{this, c};
+  c->prepare("BEGIN").run();
   try {
-    fn(c);
-    c.exec("COMMIT");
+    fn(*c);
+    c->prepare("COMMIT").run();
   } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_exec(c->raw(), "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
 }

@@ -6,6 +6,11 @@
 // caller that acknowledges a client after write() returns has the data on disk
 // (synchronous=FULL). Readers see the last committed state. All methods are thread-safe; a
 // Connection handed to a callback must not escape it.
+//
+// Each connection keeps the statements it prepared (keyed by their SQL text) and hands them
+// out again, reset, instead of compiling the same SQL for every request: parsing and planning
+// were ~15 % of a small upload's CPU. A statement still in use (a SELECT being iterated while
+// the same SQL runs again) is never handed out twice; the second one is compiled afresh.
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/api_error.h"
@@ -38,9 +44,11 @@ class SqliteError : public std::runtime_error {
   int code_;
 };
 
+// A prepared statement. Made by Connection::prepare, it must not outlive its Connection's
+// callback; when it goes, its cached statement is reset and free for the next prepare().
 class Statement {
  public:
-  Statement(sqlite3* db, std::string_view sql);
+  Statement(sqlite3* db, std::string_view sql);  // compiled for this object alone
   ~Statement();
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -64,20 +72,39 @@ class Statement {
   bool is_null(int col) const;
 
   int64_t changes() const;
+  sqlite3_stmt* raw() const { return stmt_; }
 
  private:
+  friend class Connection;
+  Statement(sqlite3* db, sqlite3_stmt* cached, bool* in_use) : db_(db), stmt_(cached), cached_in_use_(in_use) {}
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool* cached_in_use_ = nullptr;  // set: stmt_ belongs to the connection's cache
 };
 
 class Connection {
  public:
   explicit Connection(sqlite3* db) : db_(db) {}
-  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
-  void exec(std::string_view sql);  // one or more statements, no results
+  ~Connection();  // finalizes the cached statements (before the handle is closed)
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The cached statement for this SQL if it is free, else a freshly compiled one.
+  Statement prepare(std::string_view sql);
+  void exec(std::string_view sql);  // one or more statements, no results, not cached
   sqlite3* raw() { return db_; }
 
  private:
+  struct Cached {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;
+  };
+  // SQL built at run time (IN lists of varying length) could grow the cache without end: past
+  // this many distinct statements, new ones are compiled per use.
+  static constexpr size_t kMaxCached = 256;
+  std::unordered_map<std::string, std::unique_ptr<Cached>> cache_;  // unique_ptr: in_use stays put
+
   sqlite3* db_;
 };
 
@@ -114,8 +141,9 @@ class Database {
 
   std::mutex read_mu_;
   std::condition_variable read_cv_;
-  std::vector<sqlite3*> idle_readers_;
-  std::vector<sqlite3*> all_readers_;
+  std::vector<Connection*> idle_readers_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+  std::vector<sqlite3*> reader_dbs_;
 };
 
 // Opens the database file at `path` read-only and runs SQLite's integrity check; an error names

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include "storage/sqlite.h"
 #include "support/temp_dir.h"
 
@@ -183,4 +185,79 @@ TEST_CASE("concurrent writers from many threads all commit", "[sqlite]") {
   reader.join();
   CHECK(failures.load() == 0);
   CHECK(count_rows(db, "t") == kThreads * kWrites);
+}
+
+TEST_CASE("a connection hands a statement out again, reset and with fresh bindings", "[sqlite]") {
+  test::TempDir dir;
+  Database db(dir.file("test.db"));
+  db.write([](Connection& c) { c.exec("CREATE TABLE t (a TEXT, b TEXT)"); });
+  const std::string insert = "INSERT INTO t VALUES (?, ?)";
+  sqlite3_stmt* first = nullptr;
+  db.write([&](Connection& c) {
+    auto st = c.prepare(insert);
+    first = st.raw();
+    st.bind(1, "a1").bind(2, "b1").run();
+  });
+  db.write([&](Connection& c) {
+    auto st = c.prepare(insert);
+    CHECK(st.raw() == first);  // compiled once
+    st.bind(1, "a2").run();    // b left unbound: NULL, not the last use's "b1"
+  });
+  db.read([](Connection& c) {
+    auto st = c.prepare("SELECT a, b FROM t ORDER BY a");
+    REQUIRE(st.step());
+    CHECK(st.text(1) == "b1");
+    REQUIRE(st.step());
+    CHECK(st.text(0) == "a2");
+    CHECK(st.is_null(1));
+    CHECK_FALSE(st.step());
+  });
+}
+
+TEST_CASE("the same SQL prepared while its statement is still iterating gets its own statement", "[sqlite]") {
+  test::TempDir dir;
+  Database db(dir.file("test.db"));
+  db.write([](Connection& c) { c.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3);"); });
+  db.read([](Connection& c) {
+    const std::string select = "SELECT x FROM t ORDER BY x";
+    auto outer = c.prepare(select);
+    std::vector<int64_t> pairs;
+    // Bounded: were the statement shared, the inner loop would restart the outer one forever.
+    while (pairs.size() < 10 && outer.step()) {
+      auto inner = c.prepare(select);
+      CHECK(inner.raw() != outer.raw());
+      int64_t inner_rows = 0;
+      while (inner.step()) ++inner_rows;
+      pairs.push_back(outer.integer(0) * 10 + inner_rows);
+    }
+    CHECK(pairs == std::vector<int64_t>{13, 23, 33});
+  });
+}
+
+TEST_CASE("a cached statement follows a schema change", "[sqlite]") {
+  test::TempDir dir;
+  Database db(dir.file("test.db"));
+  db.write([](Connection& c) { c.exec("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"); });
+  auto columns = [&db] {
+    int n = -1;
+    db.write([&](Connection& c) {
+      auto st = c.prepare("SELECT * FROM t");
+      if (st.step()) n = sqlite3_column_count(st.raw());
+    });
+    return n;
+  };
+  CHECK(columns() == 1);
+  db.write([](Connection& c) { c.exec("ALTER TABLE t ADD COLUMN y TEXT"); });
+  CHECK(columns() == 2);
+}
+
+TEST_CASE("a statement that failed is reset and usable again", "[sqlite]") {
+  test::TempDir dir;
+  Database db(dir.file("test.db"));
+  db.write([](Connection& c) { c.exec("CREATE TABLE t (x INTEGER PRIMARY KEY)"); });
+  const std::string insert = "INSERT INTO t VALUES (?)";
+  db.write([&](Connection& c) { c.prepare(insert).bind(1, 1).run(); });
+  CHECK_THROWS_AS(db.write([&](Connection& c) { c.prepare(insert).bind(1, 1).run(); }), SqliteError);
+  db.write([&](Connection& c) { c.prepare(insert).bind(1, 2).run(); });
+  CHECK(count_rows(db, "t") == 2);
 }
