@@ -1,5 +1,6 @@
 #include "apps/wireboxd/glibc_tunables.h"
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 
@@ -27,11 +28,18 @@ void reexec_with_fast_memcpy(char** argv) {
   const char* current = std::getenv("GLIBC_TUNABLES");
   auto wanted = tunables_without_rep_movsb(current);
   if (!wanted) return;
+  // The binary's own path, not /proc/self/exe: the process is named after the file it execs,
+  // and pgrep, ps and systemd should keep seeing "wireboxd", not "exe".
+  char path[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return;
+  path[n] = '\0';
   std::optional<std::string> previous;
   if (current) previous = current;
   if (::setenv("GLIBC_TUNABLES", wanted->c_str(), 1) != 0) return;
-  ::execv("/proc/self/exe", argv);
-  // No exec (no /proc, say): carry on as we are, with the environment as it was.
+  ::execv(path, argv);
+  // No exec (the file was replaced meanwhile, say): carry on as we are, with the environment
+  // as it was.
   if (previous) ::setenv("GLIBC_TUNABLES", previous->c_str(), 1);
   else ::unsetenv("GLIBC_TUNABLES");
 #else

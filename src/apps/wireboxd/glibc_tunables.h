@@ -21,7 +21,8 @@ namespace wirebox {
 // the current one already sets glibc.cpu.x86_rep_movsb_threshold.
 std::optional<std::string> tunables_without_rep_movsb(const char* current);
 
-// On x86-64 glibc: re-executes this binary (/proc/self/exe, same argv) with those tunables
+// On x86-64 glibc: re-executes this binary (its path from /proc/self/exe, same argv and
+// process name) with those tunables
 // when they are not in effect yet. Returns when nothing needs doing, on other platforms, or if
 // the exec fails (the daemon then runs with glibc's defaults). Call first thing in main().
 void reexec_with_fast_memcpy(char** argv);

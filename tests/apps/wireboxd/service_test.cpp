@@ -142,6 +142,11 @@ TEST_CASE("wireboxd notifies readiness, reloads certificates on SIGHUP and stops
   auto env = environment_of(pid);
   CHECK_THAT(env, Catch::Matchers::VectorContains(std::string("GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=0x4000000000")));
   CHECK_THAT(env, Catch::Matchers::VectorContains(notify_env));
+  // ... and under its own name, which pgrep and systemd show.
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  CHECK(name == "wireboxd");
 #endif
 
   copy_over(b->cert_file, cert);
