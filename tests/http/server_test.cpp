@@ -485,7 +485,80 @@ class PausingSink : public http::BodySink {
   std::vector<std::thread> resumers_;
 };
 
+// Takes the body whole; on the first wait_for_room() it says "no room" and resumes only after
+// `hold` (from a thread of its own), like a disk slower than the connection's idle timeout.
+class HoldingSink : public http::BodySink {
+ public:
+  explicit HoldingSink(std::chrono::milliseconds hold) : hold_(hold) {}
+  ~HoldingSink() override {
+    if (resumer_.joinable()) resumer_.join();
+  }
+  Status write(const char*, size_t size) override {
+    received_ += size;
+    return Status::Ok();
+  }
+  bool wait_for_room(std::function<void()> resume) override {
+    if (held_) return true;
+    held_ = true;
+    // Time passing is what is tested here: the server must not take this pause for idleness.
+    resumer_ = std::thread([hold = hold_, resume = std::move(resume)] {
+      std::this_thread::sleep_for(hold);
+      resume();
+    });
+    return false;
+  }
+  Response finish() override { return http::json_response(200, {{"received", received_}}); }
+
+ private:
+  std::chrono::milliseconds hold_;
+  bool held_ = false;
+  size_t received_ = 0;
+  std::thread resumer_;
+};
+
+http::ServerOptions one_second_idle_timeout() {
+  auto o = test::TestServer::default_options();
+  o.idle_timeout_seconds = 1;
+  return o;
+}
+
 }  // namespace
+
+TEST_CASE("an upload whose client stops sending is cut off after the idle timeout", "[server]") {
+  http::Router router;
+  router.add_upload(Verb::post, "/upload", Access::kPublic,
+                    [](Request&) -> Result<std::unique_ptr<http::BodySink>> {
+                      return std::unique_ptr<http::BodySink>(std::make_unique<HoldingSink>(0ms));
+                    },
+                    8 << 20);
+  test::TestServer server(router, one_second_idle_timeout());
+  test::ClientOptions patient;
+  patient.timeout = 10s;  // longer than the server should wait
+  HttpsClient c(server.port(), patient);
+  std::string request =
+      "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n";
+  request += std::string(1000, 'x');  // then nothing more
+  auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS(c.send_raw(request));  // closed without an answer
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took >= 900ms);
+  CHECK(took < 5s);
+}
+
+TEST_CASE("an upload the server pauses longer than the idle timeout is not cut off", "[server]") {
+  http::Router router;
+  router.add_upload(Verb::post, "/upload", Access::kPublic,
+                    [](Request&) -> Result<std::unique_ptr<http::BodySink>> {
+                      return std::unique_ptr<http::BodySink>(std::make_unique<HoldingSink>(2500ms));
+                    },
+                    8 << 20);
+  test::TestServer server(router, one_second_idle_timeout());
+  HttpsClient c(server.port());
+  std::string body(1 << 20, 'y');
+  auto r = c.request("POST", "/upload", body, {{"Content-Type", "application/octet-stream"}});
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["received"] == body.size());
+}
 
 TEST_CASE("an upload sink that asks to pause gets no bytes until it resumes, and all of them after", "[server]") {
   http::Router router;
