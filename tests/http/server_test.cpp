@@ -516,22 +516,28 @@ class HoldingSink : public http::BodySink {
   std::thread resumer_;
 };
 
-http::ServerOptions one_second_idle_timeout() {
-  auto o = test::TestServer::default_options();
-  o.idle_timeout_seconds = 1;
-  return o;
-}
+// A server with a 1 s idle timeout whose /upload route streams into a HoldingSink.
+struct HoldingUploadServer {
+  http::Router router;
+  std::unique_ptr<test::TestServer> server;
+
+  explicit HoldingUploadServer(std::chrono::milliseconds hold) {
+    router.add_upload(Verb::post, "/upload", Access::kPublic,
+                      [hold](Request&) -> Result<std::unique_ptr<http::BodySink>> {
+                        return std::unique_ptr<http::BodySink>(std::make_unique<HoldingSink>(hold));
+                      },
+                      8 << 20);
+    auto o = test::TestServer::default_options();
+    o.idle_timeout_seconds = 1;
+    server = std::make_unique<test::TestServer>(router, std::move(o));
+  }
+  uint16_t port() const { return server->port(); }
+};
 
 }  // namespace
 
 TEST_CASE("an upload whose client stops sending is cut off after the idle timeout", "[server]") {
-  http::Router router;
-  router.add_upload(Verb::post, "/upload", Access::kPublic,
-                    [](Request&) -> Result<std::unique_ptr<http::BodySink>> {
-                      return std::unique_ptr<http::BodySink>(std::make_unique<HoldingSink>(0ms));
-                    },
-                    8 << 20);
-  test::TestServer server(router, one_second_idle_timeout());
+  HoldingUploadServer server(0ms);
   test::ClientOptions patient;
   patient.timeout = 10s;  // longer than the server should wait
   HttpsClient c(server.port(), patient);
@@ -546,13 +552,7 @@ TEST_CASE("an upload whose client stops sending is cut off after the idle timeou
 }
 
 TEST_CASE("an upload the server pauses longer than the idle timeout is not cut off", "[server]") {
-  http::Router router;
-  router.add_upload(Verb::post, "/upload", Access::kPublic,
-                    [](Request&) -> Result<std::unique_ptr<http::BodySink>> {
-                      return std::unique_ptr<http::BodySink>(std::make_unique<HoldingSink>(2500ms));
-                    },
-                    8 << 20);
-  test::TestServer server(router, one_second_idle_timeout());
+  HoldingUploadServer server(2500ms);
   HttpsClient c(server.port());
   std::string body(1 << 20, 'y');
   auto r = c.request("POST", "/upload", body, {{"Content-Type", "application/octet-stream"}});
