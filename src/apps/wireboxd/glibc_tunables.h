@@ -9,7 +9,8 @@
 // server's CPU in the slow runs, 5 % with the tunable). Glibc reads tunables only when a
 // process starts, hence the exec; it keeps the pid, arguments and the rest of the environment
 // (systemd's NOTIFY_SOCKET included). An operator's own GLIBC_TUNABLES is kept, and one that
-// already sets the threshold is left alone.
+// already sets the threshold is left alone. Skipped for set-id or file-capability binaries
+// (glibc ignores the variable there) and when started through ld.so; never done twice.
 #pragma once
 
 #include <optional>
