@@ -1,7 +1,7 @@
 // wireboxd re-executes itself once at start-up with GLIBC_TUNABLES set so that glibc's memcpy
 // never takes its `rep movsb` path.
 //
-// Why: with glibc before 2.39 (Debian 12 ships 2.36), `rep movsb` on AMD Zen 3/4 copies at
+// Why: with Debian 12's glibc (2.36; glibc bug 30994), `rep movsb` on AMD Zen 3/4 copies at
 // ~3 GB/s instead of ~85 GB/s when the destination lies 1-31 bytes past the source modulo
 // 4 KiB. OpenSSL's SSL_write copies every record's plaintext into its write buffer 8 bytes into
 // a heap block, and our download buffers are heap blocks too: where the two happen to land
