@@ -435,7 +435,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Streams of many pieces (an upload's body, a file download) are watched by one timer of
   // their own instead of the stream's timeout: Beast arms and cancels that timer for every
   // read or write, a timerfd syscall and timer-queue work per 16 KiB TLS record (A/B: 1 MiB
-  // uploads -10 % CPU without it). The watchdog wakes once per `timeout` and closes the
+  // uploads -7 % CPU without it). The watchdog wakes once per `timeout` and closes the
   // connection if no piece moved for that long, unless the server itself paused the stream.
   void watch_stream(std::chrono::seconds timeout) {
     beast::get_lowest_layer(stream_).expires_never();
@@ -632,8 +632,8 @@ class Session : public std::enable_shared_from_this<Session> {
   template <class Message>
   void send(std::shared_ptr<Message> res, bool keep_alive) {
     if constexpr (std::is_same_v<typename Message::body_type, FileSliceBody>) {
-      // A file body goes out piece by piece with the deadline re-armed for each, so a long
-      // download by a live reader is not cut off, while a reader that stalls still is.
+      // A file body goes out piece by piece under the stream watchdog, so a long download by
+      // a live reader is not cut off, while a reader that stalls for 30 s still is.
       auto serializer = std::make_shared<bhttp::response_serializer<FileSliceBody>>(*res);
       watch_stream(std::chrono::seconds(30));
       return write_file_piece(std::move(res), std::move(serializer), keep_alive);
