@@ -133,9 +133,21 @@ async function callInPage({iceServers, messages, timeoutMs}) {
   let stage = 'setup';
   const describe = () => `stage ${stage}, ice a=${a.iceConnectionState} b=${b.iceConnectionState}, ` +
       `gathered a=${JSON.stringify(gathered.a)} b=${JSON.stringify(gathered.b)}, errors=${JSON.stringify(candidateErrors)}`;
+  // Each side's data-channel counters: a message the browser never handed to SCTP (sent short)
+  // is not one the relay lost (sent complete, received short).
+  const channelStats = async () => {
+    const out = [];
+    for (const [name, pc] of [['a', a], ['b', b]])
+      for (const s of (await pc.getStats()).values())
+        if (s.type === 'data-channel') out.push(`${name} sent ${s.messagesSent} received ${s.messagesReceived}`);
+    return out.join(', ') || 'none';
+  };
   let timer;
   const expired = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`call did not complete in ${timeoutMs} ms: ${describe()}`)), timeoutMs);
+    timer = setTimeout(async () => {
+      const channels = await channelStats().catch(err => `${err}`);
+      reject(new Error(`call did not complete in ${timeoutMs} ms: ${describe()}, data channels: ${channels}`));
+    }, timeoutMs);
   });
 
   const run = async () => {
@@ -180,23 +192,40 @@ async function callInPage({iceServers, messages, timeoutMs}) {
     const remoteChannel = await channelB;
     await Promise.all([opened(channelA), opened(remoteChannel)]);
 
-    // N messages each way, in order, with their content checked.
+    // N messages each way, in order, with their content checked. B starts sending when A's first
+    // message reaches it, not when its channel looks open: chromium hands B the in-band channel
+    // with readyState 'open' and fires its 'open' event itself (blink DidAddRemoteDataChannel),
+    // before webrtc's SctpDataChannel underneath has left kConnecting, and a send() in that window
+    // is counted in bufferedAmount but silently dropped (SctpDataChannel::SendImpl: state !=
+    // kOpen). That lost B's first messages ("b: message 0 was b 29") or all of them (20 s
+    // timeout, b sent 0) in about 4 % of runs. webrtc delivers a received message only in
+    // kOpen, so after A's first message B's sends go out. A opened its own channel: its 'open'
+    // event follows webrtc's state.
     stage = 'messages';
     const pad = 'x'.repeat(1000);
-    const receiveAll = (ch, from) => new Promise((resolve, reject) => {
+    const sendAll = (ch, from) => {
+      for (let i = 0; i < messages; i++) ch.send(`${from} ${i} ${pad}`);
+    };
+    const receiveAll = (ch, from, onFirst = () => {}) => new Promise((resolve, reject) => {
       let next = 0;
       ch.onmessage = e => {
+        if (next === 0) {
+          try {
+            onFirst();
+          } catch (err) {
+            reject(err);
+          }
+        }
         if (e.data !== `${from} ${next} ${pad}`) reject(new Error(`${from}: message ${next} was ${String(e.data).slice(0, 40)}`));
         if (++next === messages) resolve(next);
       };
     });
-    const atB = receiveAll(remoteChannel, 'a');
+    const atB = receiveAll(remoteChannel, 'a', () => sendAll(remoteChannel, 'b'));
     const atA = receiveAll(channelA, 'b');
-    for (let i = 0; i < messages; i++) {
-      channelA.send(`a ${i} ${pad}`);
-      remoteChannel.send(`b ${i} ${pad}`);
-    }
-    const [receivedByB, receivedByA] = await Promise.all([atB, atA]);
+    sendAll(channelA, 'a');
+    const [receivedByB, receivedByA] = await Promise.all([atB, atA]).catch(async err => {
+      throw new Error(`${err.message}; data channels: ${await channelStats().catch(e => `${e}`)}`);
+    });
 
     // Media: wait (bounded by the call timeout) until both directions decoded something.
     const inbound = async (pc, kind) => {
