@@ -1,9 +1,11 @@
 #include "http/server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -16,6 +18,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -33,6 +36,7 @@
 #include "http/file_body.h"
 #include "http/gzip.h"
 #include "http/metrics.h"
+#include "http/response_bytes.h"
 
 namespace wirebox::http {
 
@@ -596,24 +600,28 @@ class Session : public std::enable_shared_from_this<Session> {
       res->prepare_payload();
       return send(std::move(res), keep_alive);
     }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(resp.status), 11);
-    set_headers(*res, resp, origin);
-    // 1xx/204/304 carry no body and prepare_payload() throws std::invalid_argument if one is
-    // set; on this loop thread that escaped io_context::run() and terminated the daemon (e.g. a
-    // handler returning json_response(204, {}), whose body is "null").
-    int status_class = resp.status / 100;
-    if (status_class == 1 || resp.status == 204 || resp.status == 304) resp.body.clear();
-    res->body() = std::move(resp.body);
-    res->keep_alive(keep_alive);
-    res->prepare_payload();
-    if (head_request_) {
-      // A HEAD answer has the headers a GET would have and no body: a client that asked HEAD
-      // never reads one, so body bytes (an error's JSON) would be taken for the next response.
-      auto length = res->body().size();
-      res->body().clear();
-      if (status_class != 1 && resp.status != 204 && resp.status != 304) res->content_length(length);
+    // In-memory bodies (every answer but a file) are written by hand into out_, which the
+    // session reuses (see response_bytes.h). 1xx/204/304 answers drop a handler's stray body
+    // (json_response(204, {}) has "null"); a HEAD answer has the headers a GET would have and
+    // no body: a client that asked HEAD never reads one, so body bytes (an error's JSON) would
+    // be taken for the next response.
+    std::array<ResponseField, 4> cors;
+    size_t cors_fields = 0;
+    if (srv_.origin_allowed(origin)) {
+      cors = {ResponseField{"Access-Control-Allow-Origin", origin},
+              ResponseField{"Access-Control-Allow-Credentials", "true"},
+              ResponseField{"Access-Control-Expose-Headers", "Location, Request-Id, Date, Content-Range, ETag"},
+              ResponseField{"Vary", "Origin"}};
+      cors_fields = cors.size();
     }
-    send(std::move(res), keep_alive);
+    serialize_response(resp, std::span<const ResponseField>(cors.data(), cors_fields), head_request_, keep_alive, out_);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
+    net::async_write(stream_, net::buffer(out_), [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+      // Kept for the next answer unless it was a big one: an idle keep-alive connection should
+      // not hold the memory of its largest answer.
+      if (self->out_.capacity() > kKeptAnswerBytes) std::string().swap(self->out_);
+      self->after_write(ec, keep_alive);
+    });
   }
 
   template <class Message>
@@ -629,20 +637,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  template <class Message>
-  void send(std::shared_ptr<Message> res, bool keep_alive) {
-    if constexpr (std::is_same_v<typename Message::body_type, FileSliceBody>) {
-      // A file body goes out piece by piece under the stream watchdog, so a long download by
-      // a live reader is not cut off, while a reader that stalls for 30 s still is.
-      auto serializer = std::make_shared<bhttp::response_serializer<FileSliceBody>>(*res);
-      watch_stream(std::chrono::seconds(30));
-      return write_file_piece(std::move(res), std::move(serializer), keep_alive);
-    }
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
-    auto& msg = *res;
-    bhttp::async_write(stream_, msg, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      self->after_write(ec, keep_alive);
-    });
+  void send(std::shared_ptr<bhttp::response<FileSliceBody>> res, bool keep_alive) {
+    // A file body goes out piece by piece under the stream watchdog, so a long download by a
+    // live reader is not cut off, while a reader that stalls for 30 s still is.
+    auto serializer = std::make_shared<bhttp::response_serializer<FileSliceBody>>(*res);
+    watch_stream(std::chrono::seconds(30));
+    write_file_piece(std::move(res), std::move(serializer), keep_alive);
   }
 
   void write_file_piece(std::shared_ptr<bhttp::response<FileSliceBody>> res,
@@ -723,6 +723,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string remote_;
   bool drain_after_write_ = false;
   bool corked_ = false;  // TCP_CORK set for the file body being written
+  std::string out_;      // the answer being written (in-memory bodies), reused across answers
+  static constexpr size_t kKeptAnswerBytes = 16 * 1024;
   std::string drain_buffer_;
 };
 
