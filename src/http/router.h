@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -41,8 +43,14 @@ struct Route {
   uint64_t max_body_bytes = 0;
 };
 
+// A connection's TCP stream, bound to its I/O loop's own executor type rather than the
+// type-erased any_io_executor of beast::tcp_stream: every asynchronous operation dispatched
+// through the type-erased one paid for a virtual call and a typeid comparison (callgrind).
+using LoopSocket = boost::asio::ip::tcp::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
+using LoopStream = boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type,
+                                              boost::beast::unlimited_rate_policy>;
 // Protocol upgrades (WebSocket): the server hands the connection over instead of answering.
-using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+using TlsStream = boost::beast::ssl_stream<LoopStream>;
 using UpgradeMessage = boost::beast::http::request<boost::beast::http::string_body>;
 // Runs on the connection's I/O loop with the authenticated request (identity set for
 // Access::kUser), the original message (for the handshake answer) and the TLS stream, which

@@ -159,7 +159,7 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server::Impl& srv, tcp::socket socket)
+  Session(Server::Impl& srv, LoopSocket socket)
       : srv_(srv), stream_(std::move(socket), srv.ssl_ctx), watchdog_(stream_.get_executor()) {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
@@ -707,7 +707,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   Server::Impl& srv_;
-  beast::ssl_stream<beast::tcp_stream> stream_;
+  TlsStream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::request_parser<SinkBody>> upload_parser_;
@@ -779,7 +779,7 @@ tcp::acceptor make_acceptor(net::io_context& ioc, const std::string& address, ui
 
 void Server::Impl::accept() {
   net::io_context& target = *loops[next_loop++ % loops.size()];
-  acceptor->async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
+  acceptor->async_accept(target, [this](beast::error_code ec, LoopSocket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
       if (connections->load() >= opt.max_connections) {

@@ -28,16 +28,15 @@
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "calling/turn/https_stream.h"
 #include "calling/turn/turn_shard.h"
 
 namespace wirebox::turn {
 
 class HttpsPortConnection final : public std::enable_shared_from_this<HttpsPortConnection> {
  public:
-  using Stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+  using Stream = HttpsStream;
 
   // connection_slot: held until the connection is destroyed (the HTTP server's count of it).
   HttpsPortConnection(Stream stream, TurnShard& shard, ClientAddress address, std::shared_ptr<void> connection_slot);

@@ -177,7 +177,7 @@ void TurnRelay::Impl::accept(Acceptor& a) {
   });
 }
 
-void TurnRelay::adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
+void TurnRelay::adopt_https_stream(HttpsStream&& stream,
                                    std::vector<uint8_t>&& already_read, std::shared_ptr<void> connection_slot) {
   Impl& d = *impl_;
   if (!d.running.load()) return;

@@ -16,9 +16,7 @@
 #include <memory>
 #include <vector>
 
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-
+#include "calling/turn/https_stream.h"
 #include "calling/turn/relay_counters.h"
 #include "calling/turn/relay_options.h"
 #include "core/api_error.h"
@@ -52,7 +50,7 @@ class TurnRelay {
   // `already_read`: decrypted bytes the server read to tell TURN from HTTP; `connection_slot`:
   // the server's count of the connection, released when it closes. Between start() and stop();
   // a stream adopted after stop() is closed. The stream's loop must outlive the relay's threads.
-  void adopt_https_stream(boost::beast::ssl_stream<boost::beast::tcp_stream>&& stream,
+  void adopt_https_stream(HttpsStream&& stream,
                           std::vector<uint8_t>&& already_read, std::shared_ptr<void> connection_slot);
 
   struct Impl;
