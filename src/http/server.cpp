@@ -263,9 +263,16 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || parser_->is_done()) return on_read(ec);
     auto& msg = parser_->get();
     if (srv_.router.has_uploads() && msg[bhttp::field::upgrade].empty()) {
-      Request req = request_from(msg);
+      // The route needs only the method and path; the headers are copied for an upload alone.
+      Request req;
+      req.method = msg.method();
+      split_target(msg.target(), req);
       auto m = srv_.router.match(req);
-      if (m.route && m.route->open_upload) return open_upload(*m.route, std::move(req));
+      if (m.route && m.route->open_upload) {
+        req.remote_address = remote_;
+        req.headers = static_cast<const bhttp::fields&>(msg);
+        return open_upload(*m.route, std::move(req));
+      }
     }
     // The wire limit is the decompressed limit too: gzip never makes JSON larger.
     parser_->body_limit(srv_.opt.max_body_bytes);
@@ -294,12 +301,14 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  Request request_from(const bhttp::request<bhttp::string_body>& msg) const {
+  // Takes the message's header fields (moved, not copied: read them from the Request after
+  // this; an upgrade puts them back for its handshake).
+  Request request_from(bhttp::request<bhttp::string_body>& msg) const {
     Request req;
     req.method = msg.method();
     req.remote_address = remote_;
-    req.headers = static_cast<const bhttp::fields&>(msg);
-    split_target(msg.target(), req);
+    split_target(msg.target(), req);  // first: the target is kept in the fields
+    req.headers = std::move(static_cast<bhttp::fields&>(msg));
     return req;
   }
 
@@ -502,12 +511,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
     Request req = request_from(msg);
 
-    if (req.method == Verb::options) return write(preflight(msg), keep_alive, origin);
+    if (req.method == Verb::options) return write(preflight(req), keep_alive, origin);
 
-    if (!msg[bhttp::field::upgrade].empty())
+    if (!req.headers[bhttp::field::upgrade].empty())
       if (const UpgradeRoute* u = srv_.router.match_upgrade(req)) return upgrade(*u, std::move(req), std::move(origin));
 
-    std::string_view encoding = msg[bhttp::field::content_encoding];
+    std::string_view encoding = req.headers[bhttp::field::content_encoding];
     if (encoding == "gzip") {
       GunzipResult r = gunzip(msg.body(), srv_.opt.max_body_bytes, req.body);
       if (r == GunzipResult::kTooLarge)
@@ -572,6 +581,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void hand_off(const UpgradeRoute& u, Request& req) {
     server_metrics().upgrades.inc();
     beast::get_lowest_layer(stream_).expires_never();
+    // The handshake answer is built from the message: give it back its header fields.
+    static_cast<bhttp::fields&>(parser_->get()) = req.headers;
     try {
       u.handler(req, parser_->release(), std::move(stream_));
     } catch (const std::exception& e) {
@@ -579,10 +590,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  Response preflight(const bhttp::request<bhttp::string_body>& msg) {
+  Response preflight(const Request& req) {
     Response r = empty_response(204);
     r.with_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
-    std::string_view asked = msg[bhttp::field::access_control_request_headers];
+    std::string_view asked = req.headers[bhttp::field::access_control_request_headers];
     r.with_header("Access-Control-Allow-Headers",
                   asked.empty() ? std::string("Authorization, Content-Type, Content-Encoding, tracestate")
                                 : std::string(asked));
