@@ -67,7 +67,7 @@ std::optional<TlsSocket> TlsSocket::take_over(http::TlsStream& stream) {
   BIO* internal = SSL_get_rbio(ssl);  // Asio's half of its BIO pair
   if (SSL_has_pending(ssl) || (internal && (BIO_ctrl_pending(internal) > 0 || BIO_wpending(internal) > 0)))
     return std::nullopt;
-  auto& tcp = stream.next_layer();  // beast::tcp_stream
+  auto& tcp = stream.next_layer();  // http::LoopStream (beast::basic_stream)
   int fd = tcp.socket().native_handle();
   BIO* direct = new_socket_bio(fd);
   if (!direct) return std::nullopt;
