@@ -25,8 +25,8 @@ namespace {
 constexpr size_t kAlignBytes = 4096;
 static_assert(ChunkedBlobWriter::kChunkBytes % kAlignBytes == 0);
 
-// Chunk buffers kept for the next uploads (2 MiB at most): a fresh 256 KiB buffer is an mmap
-// and 64 page faults.
+// Chunk buffers kept for the next uploads (4 MiB at most): a fresh 512 KiB buffer is an mmap
+// and 128 page faults.
 class BufferCache {
  public:
   static BufferCache& instance() {
