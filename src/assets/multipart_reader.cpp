@@ -24,6 +24,17 @@ std::string_view trim(std::string_view s) {
 
 ApiError malformed(std::string message) { return ApiError::bad_request("Malformed multipart body: " + message); }
 
+// A bare CR or LF (or another control character) inside a part header line: lines are split
+// on CRLF only, so such a value would be kept whole, and a Content-Type holding one would later
+// forge header lines in the asset's download answer. Tabs are allowed (RFC 9110 field values).
+bool has_control_char(std::string_view line) {
+  for (char c : line) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 MultipartReader::MultipartReader(std::string boundary, PartHandler& handler)
@@ -129,7 +140,8 @@ Status MultipartReader::step() {
           std::string_view line = lines.substr(0, eol);
           lines = eol == std::string_view::npos ? std::string_view() : lines.substr(eol + 2);
           size_t colon = line.find(':');
-          if (colon == std::string_view::npos || colon == 0) return fail(malformed("bad part header"));
+          if (colon == std::string_view::npos || colon == 0 || has_control_char(line))
+            return fail(malformed("bad part header"));
           headers[lower(trim(line.substr(0, colon)))] = std::string(trim(line.substr(colon + 1)));
         }
         pending_.erase(0, block);

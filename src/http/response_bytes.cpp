@@ -10,8 +10,6 @@ namespace {
 
 bool same_name(std::string_view a, std::string_view b) { return boost::beast::iequals(a, b); }
 
-bool splits_response(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -26,6 +24,8 @@ void append_number(std::string& out, uint64_t n) {
 }
 
 }  // namespace
+
+bool splits_response(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 void serialize_response(const Response& response, std::span<const ResponseField> extra, bool head_request,
                         bool keep_alive, std::string& out) {

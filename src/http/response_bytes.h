@@ -32,6 +32,11 @@ namespace wirebox::http {
 
 using ResponseField = std::pair<std::string_view, std::string_view>;
 
+// True if a header name or value holds CR or LF: written as is, it would end the field early
+// and start a line of its own (a forged header, or the body). Beast 1.74's field setters do not
+// check; every answer's fields are filtered with this.
+bool splits_response(std::string_view s);
+
 // Replaces `out` with the whole response: head, then body bytes unless `head_request`.
 void serialize_response(const Response& response, std::span<const ResponseField> extra, bool head_request,
                         bool keep_alive, std::string& out);

@@ -637,9 +637,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   template <class Message>
   void set_headers(Message& res, const Response& resp, const std::string& origin) {
+    // File answers' fields go through Beast, which writes them unchecked; a field that would
+    // split the answer is dropped, as serialize_response() drops it for in-memory answers (an
+    // asset's Content-Type is the uploader's text).
     res.set(bhttp::field::server, "wireboxd");
-    if (!resp.content_type.empty()) res.set(bhttp::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) res.insert(k, v);
+    if (!resp.content_type.empty() && !splits_response(resp.content_type))
+      res.set(bhttp::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers)
+      if (!splits_response(k) && !splits_response(v)) res.insert(k, v);
     if (srv_.origin_allowed(origin)) {
       res.set(bhttp::field::access_control_allow_origin, origin);
       res.set(bhttp::field::access_control_allow_credentials, "true");

@@ -140,6 +140,30 @@ TEST_CASE("malformed multipart bodies are refused") {
     std::string bad = "--B1\r\nnot a header\r\n\r\ndata\r\n--B1--";
     CHECK_FALSE(reader.feed(bad.data(), bad.size()).ok());
   }
+  SECTION("a bare CR, LF or other control character in a part header") {
+    // Lines end at CRLF only: a lone LF would stay inside the value, and an asset's
+    // Content-Type is sent back in its download answer.
+    for (std::string value : {std::string("text/html\nSet-Cookie: zuid=x"), std::string("text/html\rX: y"),
+                              std::string("a\0b", 3), std::string("a\x7f")}) {
+      CAPTURE(value);
+      Recorder r;
+      MultipartReader reader("B1", r);
+      std::string bad = "--B1\r\nContent-Type: " + value + "\r\n\r\ndata\r\n--B1--";
+      Status s = reader.feed(bad.data(), bad.size());
+      REQUIRE_FALSE(s.ok());
+      CHECK(s.error().code == 400);
+      CHECK(r.headers.empty());
+    }
+  }
+  SECTION("a tab in a part header value is fine") {
+    Recorder r;
+    MultipartReader reader("B1", r);
+    std::string ok = "--B1\r\nContent-Type: text/plain;\tcharset=utf-8\r\n\r\ndata\r\n--B1--";
+    REQUIRE(reader.feed(ok.data(), ok.size()).ok());
+    CHECK(reader.finish().ok());
+    REQUIRE(r.headers.size() == 1);
+    CHECK(r.headers[0]["content-type"] == "text/plain;\tcharset=utf-8");
+  }
   SECTION("the handler's refusal stops the parse and sticks") {
     Recorder r;
     r.refuse_after_bytes = 3;

@@ -583,6 +583,38 @@ TEST_CASE("an upload sink that asks to pause gets no bytes until it resumes, and
   CHECK(again.json()["received"] == "tail");
 }
 
+TEST_CASE("a file answer drops a field that would split it (an asset's Content-Type is the uploader's text)",
+          "[server]") {
+  test::TempDir dir;
+  std::string path = dir.file("blob");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "file bytes";
+  }
+  http::Router router;
+  router.add(Verb::get, "/file", Access::kPublic, [&](Request&) {
+    Response r;
+    r.content_type = "text/html\nSet-Cookie: zuid=forged";
+    r.with_header("X-Fine", "yes");
+    r.with_header("X-Split", "a\r\nX-Forged: 1");
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    r.file = http::FileSlice{std::make_shared<const http::OpenFile>(fd), 0, 10};
+    return r;
+  });
+  test::TestServer server(router, test::TestServer::default_options());
+  HttpsClient c(server.port());
+  for (int round = 0; round < 2; ++round) {  // and the connection still works after it
+    auto r = c.get("/file");
+    CHECK(r.status == 200);
+    CHECK(r.body == "file bytes");
+    CHECK(r.header("X-Fine") == "yes");
+    CHECK_FALSE(r.has_header("Set-Cookie"));
+    CHECK_FALSE(r.has_header("X-Forged"));
+    CHECK_FALSE(r.has_header("X-Split"));
+    CHECK_FALSE(r.has_header("Content-Type"));
+  }
+}
+
 TEST_CASE("file bodies arrive whole and the next response on the connection is not held back", "[server]") {
   // The server corks the socket while a file body streams (full segments instead of one per
   // TLS record) and must uncork when it is done: a leftover cork holds the tail of a body, or

@@ -305,6 +305,11 @@ TEST_CASE("bad uploads get a clear 4xx and leave no file behind") {
       {"three parts", multipart("B", meta, "abc", md5_base64("abc")).substr(0, 0) +
                           "--B\r\n\r\n{}\r\n--B\r\nContent-MD5: " + md5_base64("abc") + "\r\n\r\nabc\r\n--B\r\n\r\nx\r\n--B--\r\n",
        "multipart/mixed; boundary=B", 400},
+      {"a bare LF in the asset part's Content-Type (it is sent back with downloads)",
+       "--B\r\nContent-Type: application/json\r\n\r\n" + meta +
+           "\r\n--B\r\nContent-Type: text/html\nSet-Cookie: zuid=forged\r\nContent-MD5: " + md5_base64("abc") +
+           "\r\n\r\nabc\r\n--B--\r\n",
+       "multipart/mixed; boundary=B", 400},
       {"over the personal limit (2 MiB)",
        multipart("B", meta, random_bytes_of(2 * 1024 * 1024 + 10, 4), md5), "multipart/mixed; boundary=B", 413},
   };
