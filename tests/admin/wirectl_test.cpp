@@ -478,11 +478,17 @@ TEST_CASE("wirectl backup: taken while messages are sent, restored row-exact and
   };
   for (int waited = 0; waited < 2000 && acked() < 20; ++waited)  // bounded: at most ~20 s
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  size_t before = acked();
-  REQUIRE(before >= 20);
+  REQUIRE(acked() >= 20);
+  // On a loaded machine the sender may get no turn while one backup runs: take it again (over
+  // the same file) until one overlapped acknowledged sends, at most five times.
   std::string during = tmp.file("during.tar.gz");
-  auto taken = wirectl(box->ctl({"backup", "create", during}));
-  size_t after_backup = acked();
+  size_t before = 0, after_backup = 0;
+  Run taken;
+  for (int attempt = 0; attempt < 5 && after_backup <= before && taken.code <= 0; ++attempt) {
+    before = acked();
+    taken = wirectl(box->ctl({"backup", "create", "--force", during}));
+    after_backup = acked();
+  }
   stop = true;
   sender.join();
   REQUIRE(taken.code == 0);
