@@ -138,29 +138,56 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
   if (!boundary) return ApiError::bad_request("Expected a multipart/mixed body with a boundary");
   int64_t now = now_ms();
   if (!uploads_per_minute_.allow(user, now)) return ApiError{429, "client-error", "Too many uploads, retry later"};
-  {
-    std::lock_guard<std::mutex> lock(volume_mu_);
-    auto& w = volume_[user];
-    if (now - w.start_ms >= kVolumeWindowMs) w = {now, 0};
-    if (w.bytes >= options_.upload_bytes_per_hour)
-      return ApiError{429, "client-error", "Upload volume limit reached, retry later"};
-  }
   uint64_t limit = teams_.teams_of(user).empty() ? options_.max_upload_bytes : options_.team_max_upload_bytes;
+  // What this upload may add to the user's volume: its body's length when announced (no
+  // asset is longer than its body), else the largest asset allowed.
+  uint64_t reserve = limit;
   if (auto len = req.header("Content-Length"); !len.empty()) {
     uint64_t n = 0;
     if (parse_u64(len, n) && n > limit + kMultipartOverheadBytes) return ApiError{413, "client-error", "Asset too large."};
+    if (parse_u64(len, n)) reserve = std::min(n, limit);
+  }
+  {
+    // Refused once what is stored this hour plus what running uploads may still store reaches
+    // the limit; the upload that crosses it is let through, as one that starts just below it.
+    std::lock_guard<std::mutex> lock(volume_mu_);
+    auto& w = volume_window(user, now);
+    if (w.bytes + w.reserved >= options_.upload_bytes_per_hour)
+      return ApiError{429, "client-error", "Upload volume limit reached, retry later"};
+    w.reserved += reserve;
   }
   auto blob = blobs_.create_temp();
-  if (!blob) return blob.error();
+  if (!blob) {
+    release_volume(user, reserve);
+    return blob.error();
+  }
   ChunkedBlobWriter::Post post;
   {
     std::lock_guard<std::mutex> lock(upload_jobs_mu_);
     post = upload_jobs_post_;
   }
   auto writer = ChunkedBlobWriter::create(blob.value()->fd(), std::move(post));
-  if (!writer) return writer.error();
+  if (!writer) {
+    release_volume(user, reserve);
+    return writer.error();
+  }
   return std::unique_ptr<http::BodySink>(std::make_unique<UploadSink>(
-      *this, user, limit, std::move(*boundary), std::move(blob.value()), std::move(writer.value())));
+      *this, user, limit, reserve, std::move(*boundary), std::move(blob.value()), std::move(writer.value())));
+}
+
+AssetService::VolumeWindow& AssetService::volume_window(const std::string& user_id, int64_t now) {
+  auto& w = volume_[user_id];
+  if (now - w.start_ms >= kVolumeWindowMs) {
+    w.start_ms = now;
+    w.bytes = 0;
+  }
+  return w;
+}
+
+void AssetService::release_volume(const std::string& user_id, uint64_t reserved) {
+  std::lock_guard<std::mutex> lock(volume_mu_);
+  auto& w = volume_[user_id];
+  w.reserved -= std::min(w.reserved, reserved);
 }
 
 void AssetService::run_upload_jobs_on(ChunkedBlobWriter::Post post) {
@@ -173,7 +200,7 @@ void AssetService::note_upload(const std::string& user_id, uint64_t bytes) {
   metrics().upload_bytes.inc(bytes);
   metrics().added(bytes);
   std::lock_guard<std::mutex> lock(volume_mu_);
-  volume_[user_id].bytes += bytes;
+  volume_window(user_id, now_ms()).bytes += bytes;
 }
 
 Result<AssetRecord> AssetService::readable(http::Request& req) {
@@ -225,6 +252,14 @@ http::Response AssetService::download(http::Request& req) {
   r.file = http::FileSlice{file, range ? range->first : 0, range ? range->length : size};
   r.with_header("Accept-Ranges", "bytes");
   r.with_header("ETag", etag);
+  // The Content-Type is the uploader's text, and the answer comes from the API's own origin:
+  // opened in a browser, an "image" that is really HTML with a script could otherwise read
+  // the reader's session (its zuid cookie goes to /access from that origin). cargohold serves
+  // the bytes from S3, another origin. The official clients fetch assets and decrypt them in
+  // code, which none of these headers affects.
+  r.with_header("X-Content-Type-Options", "nosniff");
+  r.with_header("Content-Security-Policy", "sandbox; default-src 'none'");
+  r.with_header("Content-Disposition", "attachment");
   // Assets never change once stored; the key names one immutable blob. Private: it is behind
   // a token or an access token, so shared caches must not keep it.
   r.with_header("Cache-Control", "private, max-age=31536000, immutable");

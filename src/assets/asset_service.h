@@ -61,8 +61,12 @@ class AssetService {
   // function), each chunk is written and hashed by the thread that fills it.
   void run_upload_jobs_on(ChunkedBlobWriter::Post post);
 
-  // Used by the upload sink once an asset is committed.
+  // Used by the upload sink once an asset is committed: the bytes count against the user's
+  // hourly volume.
   void note_upload(const std::string& user_id, uint64_t bytes);
+  // Used by the upload sink when it ends, committed or not: gives back what open_upload()
+  // reserved of the user's hourly volume for it.
+  void release_volume(const std::string& user_id, uint64_t reserved);
   const AssetOptions& options() const { return options_; }
   AssetStore& store() { return store_; }
   BlobDirectory& blobs() { return blobs_; }
@@ -87,12 +91,18 @@ class AssetService {
   std::mutex upload_jobs_mu_;
   ChunkedBlobWriter::Post upload_jobs_post_;
 
+  // Per user: bytes stored in the current one-hour window, and bytes reserved by uploads still
+  // running (their Content-Length, or the largest upload allowed), so that uploads side by side
+  // cannot all start under the limit and together go far past it.
   std::mutex volume_mu_;
   struct VolumeWindow {
     int64_t start_ms = 0;
     uint64_t bytes = 0;
+    uint64_t reserved = 0;  // not windowed: held until each running upload ends
   };
-  std::unordered_map<std::string, VolumeWindow> volume_;  // per user, one-hour windows
+  std::unordered_map<std::string, VolumeWindow> volume_;
+  // Under volume_mu_: the user's window, started anew when the hour is over.
+  VolumeWindow& volume_window(const std::string& user_id, int64_t now);
 
   std::mutex sweeper_mu_;
   std::condition_variable sweeper_cv_;

@@ -21,14 +21,17 @@ ApiError invalid_length() { return {400, "invalid-length", "Invalid content leng
 
 }  // namespace
 
-UploadSink::UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-                       std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer)
+UploadSink::UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, uint64_t reserved_volume,
+                       std::string boundary, std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer)
     : service_(service),
       user_id_(std::move(user_id)),
       max_asset_bytes_(max_asset_bytes),
+      reserved_volume_(reserved_volume),
       reader_(std::move(boundary), *this),
       blob_(std::move(blob)),
       writer_(std::move(writer)) {}
+
+UploadSink::~UploadSink() { service_.release_volume(user_id_, reserved_volume_); }
 
 Status UploadSink::write(const char* data, size_t size) { return reader_.feed(data, size); }
 

@@ -26,8 +26,13 @@ class AssetService;
 
 class UploadSink : public http::BodySink, private PartHandler {
  public:
-  UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, std::string boundary,
-             std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer);
+  // reserved_volume: what the service reserved of the user's hourly volume for this upload;
+  // given back when the sink is destroyed.
+  UploadSink(AssetService& service, std::string user_id, uint64_t max_asset_bytes, uint64_t reserved_volume,
+             std::string boundary, std::unique_ptr<TempBlob> blob, std::unique_ptr<ChunkedBlobWriter> writer);
+  ~UploadSink() override;
+  UploadSink(const UploadSink&) = delete;
+  UploadSink& operator=(const UploadSink&) = delete;
 
   Status write(const char* data, size_t size) override;
   bool wait_for_room(std::function<void()> resume) override;
@@ -42,13 +47,14 @@ class UploadSink : public http::BodySink, private PartHandler {
   AssetService& service_;
   std::string user_id_;
   uint64_t max_asset_bytes_;
+  uint64_t reserved_volume_;
   MultipartReader reader_;
   std::unique_ptr<TempBlob> blob_;
   std::unique_ptr<ChunkedBlobWriter> writer_;  // of blob_'s bytes
 
   int part_ = 0;  // parts begun so far
   std::string metadata_json_;
-  bool is_public_ = true;
+  bool is_public_ = false;  // metadata without "public": private, as cargohold
   Retention retention_ = Retention::kPersistent;
   std::string expected_md5_;  // raw 16 bytes from Content-MD5
   std::optional<uint64_t> declared_length_;

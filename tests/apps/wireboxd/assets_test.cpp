@@ -139,6 +139,10 @@ TEST_CASE("an upload in the client's format is stored and streamed back byte-exa
   std::string etag = got.header("ETag");
   CHECK(etag == "\"" + md5_base64(bytes) + "\"");
   CHECK(got.header("Accept-Ranges") == "bytes");
+  // Opened in a browser, the uploader's bytes must never run as a page of the API's origin.
+  CHECK(got.header("X-Content-Type-Options") == "nosniff");
+  CHECK(got.header("Content-Security-Policy") == "sandbox; default-src 'none'");
+  CHECK(got.header("Content-Disposition") == "attachment");
 
   Headers cond = bob.auth();
   cond.emplace_back("If-None-Match", etag);
@@ -214,6 +218,102 @@ TEST_CASE("a private asset is readable by its owner and token holders only") {
   CHECK(c.request("DELETE", asset_path(key) + "/token", "", alice.auth()).status == 200);
   CHECK(c.get(asset_path(key) + "?asset_token=" + token2, stranger.auth()).status == 404);
   CHECK(c.get(asset_path(key), alice.auth()).status == 200);
+
+  // Metadata that does not say "public" makes a private asset, as cargohold's default.
+  auto unsaid = upload(c, alice, bytes, R"({"retention":"persistent"})");
+  REQUIRE(unsaid.status == 201);
+  CHECK_FALSE(unsaid.json().value("token", "").empty());
+  CHECK(c.get(asset_path(unsaid.json()["key"]), stranger.auth()).status == 404);
+}
+
+TEST_CASE("an asset uploaded as an HTML page is served so that no browser runs it") {
+  Box box;
+  HttpsClient c(box.port());
+  User alice = make_user(c, "alice");
+  User bob = make_user(c, "bob");
+  std::string page = "<html><script>fetch('/access',{method:'POST',credentials:'include'})</script></html>";
+  std::string body = "--B\r\nContent-Type: application/json\r\n\r\n{\"public\":true}\r\n--B\r\n"
+                     "Content-Type: text/html\r\nContent-MD5: " + md5_base64(page) + "\r\n\r\n" + page + "\r\n--B--\r\n";
+  Headers h = alice.auth();
+  h.emplace_back("Content-Type", "multipart/mixed; boundary=B");
+  auto r = c.request("POST", "/v8/assets", body, h);
+  REQUIRE(r.status == 201);
+  auto got = c.get(asset_path(r.json()["key"]) + "?access_token=" + bob.token);
+  REQUIRE(got.status == 200);
+  CHECK(got.body == page);
+  CHECK(got.header("Content-Type") == "text/html");
+  CHECK(got.header("X-Content-Type-Options") == "nosniff");
+  CHECK(got.header("Content-Security-Policy") == "sandbox; default-src 'none'");
+  CHECK(got.header("Content-Disposition") == "attachment");
+}
+
+TEST_CASE("upload limits: uploads per minute, and bytes per hour counting uploads still running") {
+  test::TempDir dir;
+  auto overrides = box_config(dir.path());
+  overrides["assets.upload_mb_per_hour"] = "1";
+  overrides["assets.uploads_per_minute"] = "12";
+  auto config = load_config(std::nullopt, overrides);
+  REQUIRE(config.ok());
+  Daemon daemon(config.value());
+  daemon.start();
+  uint16_t port = daemon.port();
+  User alice, bob;
+  {
+    HttpsClient c(port);
+    alice = make_user(c, "alice");
+    bob = make_user(c, "bob");
+  }
+  std::string bytes = random_bytes_of(600 * 1024, 9);
+  std::string body = multipart("B", R"({"public":true})", bytes, md5_base64(bytes));
+  auto head = [&](const User& u) {
+    return "POST /v8/assets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + u.token +
+           "\r\nContent-Type: multipart/mixed; boundary=B\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  };
+  auto whole = [&](const User& u) {
+    HttpsClient c(port);
+    return c.send_raw(head(u) + body).status;
+  };
+  auto temp_files = [&] { return files_under(dir.path() + "/assets/tmp"); };
+
+  // Two 600 KiB uploads stall halfway (their clients give up after 2 s): both started below
+  // the 1 MiB an hour, so both were let in, and together they may store 1.2 MiB.
+  std::vector<std::thread> stalled;
+  for (int i = 0; i < 2; ++i) {
+    stalled.emplace_back([&] {
+      try {
+        HttpsClient c(port, test::ClientOptions{"127.0.0.1", std::chrono::milliseconds(2000)});
+        c.send_raw(head(alice) + body.substr(0, body.size() / 2));
+      } catch (const std::exception&) {
+        // the client's timeout: it closes the connection and the upload is dropped
+      }
+    });
+    for (int waited = 0; waited < 500 && temp_files() < static_cast<size_t>(i + 1); ++waited)  // bounded: ~5 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(temp_files() == static_cast<size_t>(i + 1));
+  }
+  // A third one while they run is refused (it used to get in: only stored bytes counted).
+  CHECK(whole(alice) == 429);
+  CHECK(whole(bob) == 201);  // the limit is per user
+  for (auto& t : stalled) t.join();
+  for (int waited = 0; waited < 500 && temp_files() > 0; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(temp_files() == 0);
+
+  // Dropped uploads give their reservation back; stored bytes count for the hour.
+  CHECK(whole(alice) == 201);
+  CHECK(whole(alice) == 201);
+  CHECK(whole(alice) == 429);  // 1.2 MiB stored this hour
+
+  // Uploads per minute, counted per user: carol's 13th small upload within a minute is refused.
+  User carol;
+  {
+    HttpsClient c(port);
+    carol = make_user(c, "carol");
+    for (int i = 0; i < 12; ++i) REQUIRE(upload(c, carol, "small").status == 201);
+  }
+  CHECK(once(port, "POST", "/v8/assets", multipart("B", "{}", "small", md5_base64("small")),
+             {{"Authorization", "Bearer " + carol.token}, {"Content-Type", "multipart/mixed; boundary=B"}})
+            .status == 429);
 }
 
 TEST_CASE("a profile picture is an uploaded asset key; PUT /self refuses anything else") {
