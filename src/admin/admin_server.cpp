@@ -15,8 +15,10 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "core/accept_pause.h"
 #include "core/log.h"
 
 namespace wirebox::admin {
@@ -33,6 +35,8 @@ struct AdminServer::State {
   PostBlocking post_blocking;
   Handler handler;
   std::optional<local::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_timer;  // on `loop`, made and destroyed with the acceptor
+  AcceptPause accept_pause;
   std::atomic<size_t> connections{0};
   bool stopped = false;  // touched by the controlling thread only
 
@@ -184,6 +188,12 @@ void AdminServer::State::accept(const std::shared_ptr<State>& self) {
         std::make_shared<Connection>(self, std::move(socket))->read_request();
       }
     }
+    if (ec && self->accept_pause.needed(ec, "admin")) {
+      self->accept_timer->expires_after(AcceptPause::kPause);
+      return self->accept_timer->async_wait([self](boost::system::error_code wait_ec) {
+        if (!wait_ec && self->acceptor && self->acceptor->is_open()) self->accept(self);
+      });
+    }
     if (self->acceptor && self->acceptor->is_open()) self->accept(self);
   });
 }
@@ -217,6 +227,7 @@ Status AdminServer::start() {
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) return ApiError::internal("cannot listen on the admin socket " + s.path + ": " + ec.message());
   s.acceptor.emplace(std::move(acceptor));
+  s.accept_timer.emplace(s.loop);
   s.accept(state_);
   return {};
 }
@@ -231,6 +242,7 @@ void AdminServer::stop() {
     boost::system::error_code ignored;
     state->acceptor->close(ignored);
     state->acceptor.reset();
+    state->accept_timer.reset();  // cancels a pending pause
     closed->set_value();
   });
   if (closed->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready)

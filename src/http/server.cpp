@@ -32,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 
+#include "core/accept_pause.h"
 #include "core/log.h"
 #include "http/file_body.h"
 #include "http/gzip.h"
@@ -133,6 +134,9 @@ struct Server::Impl {
   std::unique_ptr<net::thread_pool> pool;
   std::optional<tcp::acceptor> acceptor;
   std::optional<tcp::acceptor> metrics_acceptor;
+  // On loop 0, with the acceptors: waits out a shortage of descriptors before accepting again.
+  std::optional<net::steady_timer> accept_timer, metrics_accept_timer;
+  AcceptPause accept_pause, metrics_accept_pause;
   std::atomic<size_t> pending{0};
   // Shared with connections handed to the shared-port protocol, which may outlive the server.
   std::shared_ptr<std::atomic<size_t>> connections = std::make_shared<std::atomic<size_t>>(0);
@@ -807,6 +811,12 @@ void Server::Impl::accept() {
         std::make_shared<Session>(*this, std::move(socket))->run();
       }
     }
+    if (ec && accept_pause.needed(ec, "http")) {
+      accept_timer->expires_after(AcceptPause::kPause);
+      return accept_timer->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor->is_open()) accept();
+      });
+    }
     accept();
   });
 }
@@ -815,6 +825,12 @@ void Server::Impl::accept_metrics() {
   metrics_acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) std::make_shared<MetricsSession>(std::move(socket))->run();
+    if (ec && metrics_accept_pause.needed(ec, "metrics")) {
+      metrics_accept_timer->expires_after(AcceptPause::kPause);
+      return metrics_accept_timer->async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && metrics_acceptor->is_open()) accept_metrics();
+      });
+    }
     accept_metrics();
   });
 }
@@ -841,6 +857,8 @@ void Server::start() {
   }
   s.pool = std::make_unique<net::thread_pool>(static_cast<size_t>(std::max(1, s.opt.workers)));
   s.acceptor.emplace(make_acceptor(*s.loops[0], s.opt.address, s.opt.port));
+  s.accept_timer.emplace(*s.loops[0]);
+  s.metrics_accept_timer.emplace(*s.loops[0]);
   if (!s.opt.metrics_address.empty())
     s.metrics_acceptor.emplace(make_acceptor(*s.loops[0], s.opt.metrics_address, s.opt.metrics_port));
   s.port = s.acceptor->local_endpoint().port();
@@ -859,6 +877,8 @@ void Server::stop() {
     beast::error_code ignored;
     if (s.acceptor) s.acceptor->close(ignored);
     if (s.metrics_acceptor) s.metrics_acceptor->close(ignored);
+    if (s.accept_timer) s.accept_timer->cancel();
+    if (s.metrics_accept_timer) s.metrics_accept_timer->cancel();
   });
   // Let requests already handed to the pool commit before the loops go away.
   s.pool->join();
@@ -869,6 +889,8 @@ void Server::stop() {
   // Destroy sockets and queued handlers (and so the sessions) while Impl is still alive.
   s.acceptor.reset();
   s.metrics_acceptor.reset();
+  s.accept_timer.reset();
+  s.metrics_accept_timer.reset();
   s.guards.clear();
   s.loops.clear();
 }

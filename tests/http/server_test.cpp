@@ -2,13 +2,19 @@
 // certificate) driven by the Beast TLS client from tests/support.
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <openssl/ssl.h>
 
 #include "http/gzip.h"
@@ -581,6 +587,64 @@ TEST_CASE("an upload sink that asks to pause gets no bytes until it resumes, and
   auto again = c.request("POST", "/upload", "tail", {{"Content-Type", "application/octet-stream"}});
   CHECK(again.status == 200);
   CHECK(again.json()["received"] == "tail");
+}
+
+namespace {
+
+double process_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Lowers this process's soft open-files limit for one test and puts it back.
+struct OpenFilesLimit {
+  rlimit saved{};
+  explicit OpenFilesLimit(rlim_t soft) {
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit low{soft, saved.rlim_max};
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  }
+  ~OpenFilesLimit() { setrlimit(RLIMIT_NOFILE, &saved); }
+};
+
+}  // namespace
+
+TEST_CASE("out of descriptors, the listener waits instead of spinning, and accepts again once some are free",
+          "[server]") {
+  http::Router router;
+  router.add(Verb::get, "/ping", Access::kPublic, [](Request&) { return http::json_response(200, {{"pong", true}}); },
+             Exec::kInline);
+  test::TestServer server(router, test::TestServer::default_options());
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(server.port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> clients;
+  {
+    auto open_now = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+    OpenFilesLimit limit(static_cast<rlim_t>(open_now + 16));
+    // Each connection takes a descriptor here and one in the server: the clients take the last
+    // ones, and connections the server cannot accept wait in the listen backlog.
+    for (;;) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      clients.push_back(fd);
+      REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0);
+    }
+    REQUIRE(clients.size() >= 4);
+    // accept() now fails with EMFILE. Retried at once it spins the loop (a whole core); with
+    // the pause, the process is all but idle.
+    std::this_thread::sleep_for(200ms);
+    double before = process_cpu_seconds();
+    std::this_thread::sleep_for(1000ms);
+    CHECK(process_cpu_seconds() - before < 0.15);
+    for (int fd : clients) ::close(fd);
+  }
+  // Descriptors free again: the listener takes connections within its pause.
+  HttpsClient c(server.port());
+  CHECK(c.get("/ping").status == 200);
 }
 
 TEST_CASE("a file answer drops a field that would split it (an asset's Content-Type is the uploader's text)",

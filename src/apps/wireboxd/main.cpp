@@ -15,6 +15,7 @@
 
 #include "apps/wireboxd/daemon.h"
 #include "apps/wireboxd/glibc_tunables.h"
+#include "apps/wireboxd/open_files_limit.h"
 #include "apps/wireboxd/service_manager.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
   wirebox::log::Level level = wirebox::log::Level::kInfo;
   wirebox::log::parse_level(config->log_level, level);
   wirebox::log::init(level);
+  uint64_t open_files = wirebox::raise_open_files_limit();
+  if (open_files < config->max_connections + 256)
+    wirebox::log::warn("wireboxd", "the open files limit (" + std::to_string(open_files) +
+                                       ") is below http.max_connections + 256: raise it (ulimit -n, LimitNOFILE=) "
+                                       "or lower http.max_connections");
 
   // Block the handled signals in every thread; the main thread waits for them below.
   sigset_t signals;

@@ -8,11 +8,13 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <thread>
 
 #include "calling/turn/https_port_connection.h"
 #include "calling/turn/stream_connection.h"
 #include "calling/turn/turn_shard.h"
+#include "core/accept_pause.h"
 #include "core/encoding.h"
 #include "http/tls.h"
 
@@ -35,6 +37,8 @@ struct TurnRelay::Impl {
     std::unique_ptr<tcp::acceptor> acceptor;
     ClientTransport transport;
     uint8_t id;
+    std::unique_ptr<asio::steady_timer> pause_timer;  // on the acceptor's loop
+    AcceptPause pause;
   };
 
   RelayOptions options;
@@ -111,7 +115,8 @@ Status TurnRelay::start() {
       if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
       if (ec) return bind_error(spec, ec);
       port = acceptor->local_endpoint().port();
-      d.acceptors.push_back({std::move(acceptor), spec.transport, static_cast<uint8_t>(i)});
+      auto timer = std::make_unique<asio::steady_timer>(d.loops[0]->io);
+      d.acceptors.push_back({std::move(acceptor), spec.transport, static_cast<uint8_t>(i), std::move(timer), {}});
     }
     d.ports.push_back(port);
     listener_endpoints.emplace_back(address, port);
@@ -172,6 +177,12 @@ void TurnRelay::Impl::accept(Acceptor& a) {
           asio::post(target.io, [c] { c->start(); });
         }
       }
+    }
+    if (ec && a.pause.needed(ec, "turn")) {
+      a.pause_timer->expires_after(AcceptPause::kPause);
+      return a.pause_timer->async_wait([this, &a](boost::system::error_code wait_ec) {
+        if (!wait_ec && a.acceptor->is_open()) accept(a);
+      });
     }
     accept(a);
   });
