@@ -1,5 +1,10 @@
 #include "messages/api.h"
 
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "conversations/conversation_json.h"
 #include "core/encoding.h"
 #include "core/ids.h"
@@ -13,6 +18,9 @@ using namespace http;
 using nlohmann::json;
 
 namespace {
+
+// Bytes of ciphertext and blob one message may store across all its notifications (base64).
+constexpr uint64_t kMaxFanOutBytes = 256ull << 20;
 
 json client_map_json(const ClientMap& m, const std::string& domain) {
   json users = json::object();
@@ -64,10 +72,27 @@ void register_routes(Router& router, const std::string& domain, conversations::C
 
                std::optional<std::string> blob;
                if (message->blob) blob = base64_encode(*message->blob);
-               std::vector<notifications::Delivery> deliveries;
+               // One notification per recipient client: a body that names a client many times
+               // would otherwise store (and hold in memory) one copy of the message per mention,
+               // each with its own copy of the blob. The first entry for a client counts.
+               std::set<std::pair<std::string_view, std::string_view>> addressed;
+               std::vector<const RecipientEntry*> entries;
+               uint64_t stored_bytes = 0;
                for (const auto& e : message->recipients) {
                  auto d = check.deliver.find(e.user_id);
                  if (d == check.deliver.end() || !d->second.count(e.client_id)) continue;
+                 if (!addressed.emplace(e.user_id, e.client_id).second) continue;
+                 entries.push_back(&e);
+                 stored_bytes += e.ciphertext.size() * 4 / 3 + (blob ? blob->size() : 0);
+               }
+               // Even once per client, a big external blob to a big conversation is stored once
+               // per client: refused beyond what any real message needs (the clients' external
+               // threshold keeps blobs to the size of one message).
+               if (stored_bytes > kMaxFanOutBytes)
+                 return error_response({413, "client-error", "Message too large for its number of recipients"});
+               std::vector<notifications::Delivery> deliveries;
+               for (const RecipientEntry* entry : entries) {
+                 const RecipientEntry& e = *entry;
                  json data = {{"sender", message->sender_client}, {"recipient", e.client_id},
                               {"text", base64_encode(e.ciphertext)}};
                  if (blob) data["data"] = *blob;

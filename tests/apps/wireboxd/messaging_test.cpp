@@ -211,6 +211,16 @@ TEST_CASE("message sending rejects bad input") {
   auto redundant = json::parse(send(c, alice, conv, to(alice, {{&stranger, stranger.client}}, "psst"), 201));
   CHECK(redundant["redundant"][kDomain][stranger.id] == json::array({stranger.client}));
   CHECK(events_of_type(notifications_of(c, stranger, stranger.client), "conversation.otr-message-add").empty());
+
+  // A client named many times gets the message once (each mention used to store a copy: one
+  // small body could store thousands of notifications).
+  std::string second = add_client(c, alice);
+  messages::OtrMessage repeated = to(alice, {}, "x", messages::MismatchStrategy::kIgnoreAll);
+  for (int i = 0; i < 500; ++i) repeated.recipients.push_back({kDomain, alice.id, second, "copy " + std::to_string(i)});
+  send(c, alice, conv, repeated, 201);
+  auto got = events_of_type(notifications_of(c, alice, second), "conversation.otr-message-add");
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["data"]["text"] == base64_encode("copy 0"));
 }
 
 // Connects a and b (a asks, b accepts).
