@@ -19,6 +19,7 @@
 #include <boost/asio/write.hpp>
 
 #include "core/accept_pause.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 
 namespace wirebox::admin {
@@ -76,7 +77,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void dispatch(const std::string& line) {
-    json request = json::parse(line, nullptr, false);
+    json request = json_fields::parse_untrusted(line);
     if (request.is_discarded() || !request.is_object() || !request.contains("command") ||
         !request["command"].is_string()) {
       send_line(error_line(ApiError::bad_request("expected {\"command\":...,\"args\":{...}} on one line")), true);

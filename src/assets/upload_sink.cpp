@@ -6,6 +6,7 @@
 
 #include "assets/asset_service.h"
 #include "core/encoding.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -77,7 +78,7 @@ Status UploadSink::end_part() {
 }
 
 Status UploadSink::parse_metadata() {
-  auto meta = nlohmann::json::parse(metadata_json_, nullptr, false);
+  auto meta = json_fields::parse_untrusted(metadata_json_);
   if (meta.is_discarded() || !meta.is_object()) return ApiError::bad_request("Asset metadata is not a JSON object");
   if (auto p = meta.find("public"); p != meta.end() && !p->is_null()) {
     if (!p->is_boolean()) return ApiError::bad_request("public must be a boolean");

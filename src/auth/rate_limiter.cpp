@@ -19,4 +19,11 @@ bool RateLimiter::allow(const std::string& key, int64_t now_ms) {
   return true;
 }
 
+bool RateLimiter::exhausted(const std::string& key, int64_t now_ms) {
+  constexpr int64_t kWindowMs = 60000;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = windows_.find(key);
+  return it != windows_.end() && now_ms - it->second.start_ms < kWindowMs && it->second.count >= limit_;
+}
+
 }  // namespace wirebox::auth

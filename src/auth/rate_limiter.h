@@ -14,6 +14,9 @@ class RateLimiter {
   explicit RateLimiter(int limit_per_minute) : limit_(limit_per_minute) {}
   // Records one event; false if the key is over its limit in the current window.
   bool allow(const std::string& key, int64_t now_ms);
+  // True if the key has used up its limit in the current window; records nothing. For limits
+  // on failures (wrong passwords): checked before the attempt, recorded only when it fails.
+  bool exhausted(const std::string& key, int64_t now_ms);
 
  private:
   struct Window {

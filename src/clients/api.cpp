@@ -78,14 +78,24 @@ json public_client_json(const Client& c) { return {{"id", c.id}, {"class", c.cls
 
 ClientsApi::ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
                        notifications::EventPublisher& events)
-    : options_(std::move(options)), clients_(clients), users_(users), events_(events) {}
+    : options_(std::move(options)),
+      clients_(clients),
+      users_(users),
+      events_(events),
+      wrong_passwords_(options_.password_attempts_per_minute) {}
 
 Status ClientsApi::reauthenticate(const Request& req, const json& body) {
   auto password = json_fields::opt_string(body, "password", 1, 1024);
   if (!password) return password.error();
   if (!password.value()) return ApiError{403, "missing-auth", "Re-authentication via password required"};
-  auto hash = users_.password_hash(req.identity.user_id);
-  if (!hash || !auth::verify_password(*password.value(), *hash)) return ApiError::authentication_failed();
+  const std::string& user = req.identity.user_id;
+  int64_t now = now_ms();
+  if (wrong_passwords_.exhausted(user, now)) return ApiError{429, "client-error", "Too many wrong passwords, retry later"};
+  auto hash = users_.password_hash(user);
+  if (!hash || !auth::verify_password(*password.value(), *hash)) {
+    wrong_passwords_.allow(user, now);
+    return ApiError::authentication_failed();
+  }
   return {};
 }
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "auth/rate_limiter.h"
 #include "clients/client_store.h"
 #include "http/router.h"
 #include "notifications/event_publisher.h"
@@ -16,6 +17,7 @@ namespace wirebox::clients {
 struct ClientsOptions {
   std::string domain;
   int max_permanent = 7;
+  int password_attempts_per_minute = 10;  // wrong re-authentication passwords per user
 };
 
 nlohmann::json self_client_json(const Client& c);   // the owner's view
@@ -41,6 +43,7 @@ class ClientsApi {
   ClientStore& clients_;
   users::UserStore& users_;
   notifications::EventPublisher& events_;
+  auth::RateLimiter wrong_passwords_;  // per user: the password checks are as guessable as a login
 };
 
 }  // namespace wirebox::clients

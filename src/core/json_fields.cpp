@@ -2,6 +2,26 @@
 
 namespace wirebox::json_fields {
 
+nlohmann::json parse_untrusted(std::string_view text) {
+  // Depth by brackets outside strings; malformed text is left to the parser.
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return nlohmann::json(nlohmann::json::value_t::discarded);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return nlohmann::json::parse(text, nullptr, false);
+}
+
 static size_t utf8_length(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s)

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include "core/json_fields.h"
+
 namespace wirebox::http {
 
 std::string_view Request::header(std::string_view name) const {
@@ -16,8 +18,8 @@ std::optional<std::string> Request::query_param(const std::string& name) const {
 
 Result<nlohmann::json> Request::json_object() const {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) return ApiError::bad_request("Malformed JSON body");
+  auto j = json_fields::parse_untrusted(body);
+  if (j.is_discarded()) return ApiError::bad_request("Malformed JSON body (or nested too deeply)");
   if (!j.is_object()) return ApiError::bad_request("JSON body must be an object");
   return j;
 }

@@ -259,14 +259,17 @@ Response UsersApi::login(Request& req) {
   const ApiError too_frequent{429, "client-error", "Logins too frequent"};
   int64_t now = now_ms();
   if (!per_address_.allow("addr:" + req.remote_address, now)) return error_response(too_frequent);
-  std::string account = email.value() ? "email:" + *email.value() : "handle:" + *handle.value();
-  for (char& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-
   auto user = email.value() ? users_.find_by_email(*email.value()) : users_.find_by_handle(*handle.value());
+  // Failures count per account (by email and by handle alike) and, once used up, refuse every
+  // attempt, the right password too: checked only after a wrong one, the limit told a guesser
+  // nothing and let the right guess in.
+  std::string account = user ? "user:" + user->id : email.value() ? "email:" + *email.value() : "handle:" + *handle.value();
+  for (char& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (per_account_.exhausted(account, now)) return error_response(too_frequent);
   std::string hash = user ? users_.password_hash(user->id).value_or(dummy_hash_) : dummy_hash_;
   bool ok = auth::verify_password(*password, hash) && user.has_value();
   if (!ok) {
-    if (!per_account_.allow(account, now)) return error_response(too_frequent);
+    per_account_.allow(account, now);
     return error_response(ApiError::authentication_failed());
   }
   if (user->status == "suspended") return error_response({403, "suspended", "Account suspended."});
@@ -370,7 +373,7 @@ Response UsersApi::list_users(Request& req) {
       if (!id || !domain || !is_uuid(*id))
         return error_response(ApiError::bad_request("qualified_ids entries need a UUID id and a domain"));
       if (*domain == options_.domain) local.push_back(*normalize_uuid(*id));
-      else failed.push_back(q);
+      else failed.push_back({{"id", *id}, {"domain", *domain}});  // not the caller's whole entry
     }
     for (const auto& u : users_.find_many(local)) found.push_back(public_user_json(u, options_.domain));
   } else if (handles != body->end()) {
@@ -426,7 +429,7 @@ Response UsersApi::put_property(Request& req) {
   if (key.empty() || key.size() > 256) return error_response({400, "property-key-too-large", "Property key too large"});
   if (req.body.size() > options_.max_property_value_bytes)
     return error_response({400, "property-value-too-large", "Property value too large"});
-  auto value = json::parse(req.body, nullptr, false);
+  auto value = json_fields::parse_untrusted(req.body);
   if (value.is_discarded()) return error_response(ApiError::bad_request("Property value must be JSON"));
   auto s = users_.set_property(req.identity.user_id, key, value.dump(), options_.max_properties);
   return s ? empty_response(200) : error_response(s.error());

@@ -12,3 +12,15 @@ TEST_CASE("rate limiter allows the limit per key per minute") {
   CHECK_FALSE(rl.allow("a", 60999));    // same window
   CHECK(rl.allow("a", 61000));          // next window
 }
+
+TEST_CASE("exhausted() tells a used-up key without recording an event") {
+  RateLimiter rl(2);
+  CHECK_FALSE(rl.exhausted("a", 1000));
+  CHECK_FALSE(rl.exhausted("a", 1000));  // asking records nothing
+  CHECK(rl.allow("a", 1000));
+  CHECK_FALSE(rl.exhausted("a", 1000));
+  CHECK(rl.allow("a", 1000));
+  CHECK(rl.exhausted("a", 1000));
+  CHECK_FALSE(rl.exhausted("b", 1000));
+  CHECK_FALSE(rl.exhausted("a", 61000));  // next window
+}

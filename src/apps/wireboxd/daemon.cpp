@@ -144,7 +144,7 @@ void Daemon::start() {
   d.events = std::make_unique<notifications::EventPublisher>(*d.notifications, d.hub.get());
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions, *d.events);
   d.clients = clients::make_sqlite_client_store(*d.db);
-  d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients},
+  d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients, c.login_attempts_per_minute},
                                                         *d.clients, *d.users, *d.events);
   d.conversations = conversations::make_sqlite_conversation_store(*d.db);
   d.conversations_api = std::make_unique<conversations::ConversationsApi>(

@@ -254,6 +254,52 @@ TEST_CASE("login attempts are rate limited per account") {
   for (int i = 0; i < 3; ++i)
     CHECK(c.post_json("/v8/login", {{"email", "jack@example.com"}, {"password", "wrong-password"}}).status == 403);
   check_error(c.post_json("/v8/login", {{"email", "jack@example.com"}, {"password", "wrong-password"}}), 429);
+  // Once used up, the right password is refused too (it used to get in: the limit only told
+  // a guesser which guesses were wrong), and logging in by handle counts for the same account.
+  check_error(c.post_json("/v8/login", {{"email", "jack@example.com"}, {"password", "secret-password"}}), 429);
+  Account kim = register_user(c, "kim");
+  REQUIRE(c.request("PUT", "/v8/self/handle", R"({"handle":"kim"})", kim.auth()).status == 200);
+  for (int i = 0; i < 2; ++i)
+    CHECK(c.post_json("/v8/login", {{"email", "kim@example.com"}, {"password", "wrong-password"}}).status == 403);
+  CHECK(c.post_json("/v8/login", {{"handle", "kim"}, {"password", "wrong-password"}}).status == 403);
+  check_error(c.post_json("/v8/login", {{"handle", "kim"}, {"password", "secret-password"}}), 429);
+
+  // Re-authentication when adding or deleting a client is limited the same way.
+  Account lea = register_user(c, "lea");
+  json first = client_body(0, 1);
+  first.erase("password");
+  REQUIRE(c.post_json("/v8/clients", first, lea.auth()).status == 201);
+  json second = client_body(0, 1);
+  second["password"] = "wrong-password";
+  for (int i = 0; i < 3; ++i) check_error(c.post_json("/v8/clients", second, lea.auth()), 403, "invalid-credentials");
+  second["password"] = "secret-password";
+  check_error(c.post_json("/v8/clients", second, lea.auth()), 429);
+}
+
+TEST_CASE("JSON nested deeper than 64 levels is refused, not parsed into a crash") {
+  Box box(std::map<std::string, std::string>{{"http.max_body_bytes", "400000"}});
+  HttpsClient c(box.port());
+  Account a = register_user(c, "nina");
+  auto nested = [](int depth, const std::string& inner = "") {
+    return std::string(static_cast<size_t>(depth), '[') + inner + std::string(static_cast<size_t>(depth), ']');
+  };
+  // 150,000 levels used to overflow the stack when the value was written back (the process died).
+  check_error(c.request("PUT", "/v8/properties/deep", nested(150000), a.auth()), 400);
+  check_error(c.request("POST", "/v8/list-users",
+                        R"({"qualified_ids":[{"id":"00000000-0000-4000-8000-000000000000","domain":"elsewhere.example","x":)" +
+                            nested(150000) + "}]}",
+                        a.auth()),
+              400);
+  CHECK(c.request("PUT", "/v8/properties/ok", nested(63, "\"[[[ in a string\""), a.auth()).status == 200);
+  CHECK(c.get("/v8/properties/ok", a.auth()).status == 200);
+  check_error(c.request("PUT", "/v8/properties/ok", nested(65), a.auth()), 400);
+  // A foreign id is answered with its id and domain only, not the caller's whole entry.
+  auto listed = c.request("POST", "/v8/list-users",
+                          R"({"qualified_ids":[{"id":"00000000-0000-4000-8000-000000000000","domain":"elsewhere.example","x":1}]})",
+                          a.auth());
+  REQUIRE(listed.status == 200);
+  CHECK(listed.json()["failed"] ==
+        json::parse(R"([{"id":"00000000-0000-4000-8000-000000000000","domain":"elsewhere.example"}])"));
 }
 
 TEST_CASE("closed registration refuses POST /register") {
