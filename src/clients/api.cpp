@@ -20,7 +20,9 @@ Result<Prekey> parse_prekey(const json& j, bool last_resort) {
   auto id = json_fields::opt_int(j, "id", 0, 65535);
   if (!id) return id.error();
   if (!id.value()) return ApiError::bad_request("prekey id is required");
-  auto key = json_fields::req_string(j, "key", 1, 8192);
+  // A Proteus prekey is ~100 base64 characters; 1024 leaves room without letting each of a
+  // client's 65535 ids hold 8 KiB (512 MiB per client).
+  auto key = json_fields::req_string(j, "key", 1, 1024);
   if (!key) return key.error();
   if (!base64_decode(*key)) return ApiError::bad_request("prekey key must be base64");
   if (last_resort != (*id.value() == kLastResortPrekeyId))

@@ -190,6 +190,9 @@ TEST_CASE("bad input is rejected with 4xx and writes nothing") {
     json dup = client_body(0, 2);
     dup["prekeys"][1]["id"] = 0;
     check_error(c.post_json("/v8/clients", dup, a.auth()), 400);
+    json long_key = client_body(0, 2);
+    long_key["prekeys"][1]["key"] = std::string(1028, 'A');  // valid base64, longer than any prekey
+    check_error(c.post_json("/v8/clients", long_key, a.auth()), 400);
     json bad_type = client_body(0, 2);
     bad_type["type"] = "legalhold";
     check_error(c.post_json("/v8/clients", bad_type, a.auth()), 400);
