@@ -97,8 +97,11 @@ ConversationsApi::ConversationsApi(ConversationsOptions options, ConversationSto
 
 bool ConversationsApi::can_add(const users::User& actor, const users::User& other) {
   if (!actor.team_id.empty() && actor.team_id == other.team_id) return true;
-  auto c = store_.connection(actor.id, other.id);
-  return c && c->status == ConnectionStatus::kAccepted;
+  // Accepted on both sides: a user who blocked the actor still shows "accepted" on the actor's
+  // side, and used to be addable to the actor's groups.
+  auto mine = store_.connection(actor.id, other.id);
+  auto theirs = store_.connection(other.id, actor.id);
+  return mine && theirs && mine->status == ConnectionStatus::kAccepted && theirs->status == ConnectionStatus::kAccepted;
 }
 
 Result<Conversation> ConversationsApi::load(const Request& req, bool not_member_is_404) {

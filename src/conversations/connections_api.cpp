@@ -129,6 +129,17 @@ class ConnectionsApi {
           result = transition(me, *other, ConnectionStatus::kSent, their_status);
           break;
         }
+        // Unblocking connects only users who both wanted it: the other side had accepted or
+        // asked. Otherwise our side is a request again and theirs stays what it was (a request
+        // we had sent and then blocked stays pending for them): "accepted" from a block used to
+        // connect the users whatever the other one had said.
+        if (mine->status == ConnectionStatus::kBlocked && their_status != ConnectionStatus::kAccepted &&
+            their_status != ConnectionStatus::kSent) {
+          ConnectionStatus theirs_now =
+              their_status == ConnectionStatus::kCancelled ? ConnectionStatus::kPending : their_status;
+          result = transition(me, *other, ConnectionStatus::kSent, theirs_now);
+          break;
+        }
         return accept(me, *other);
       case ConnectionStatus::kIgnored:
         if (mine->status != ConnectionStatus::kPending) return error_response(invalid);
@@ -136,10 +147,19 @@ class ConnectionsApi {
         break;
       case ConnectionStatus::kBlocked:
         result = transition(me, *other, ConnectionStatus::kBlocked, their_status);
+        // As wire-server: the blocker leaves the 1:1 conversation, so nothing the other user
+        // sends there reaches them; accepting again brings both back.
+        if (result && store_.member(mine->conversation_id, me)) {
+          if (auto s = store_.remove_member(mine->conversation_id, me); !s) return error_response(s.error());
+        }
         break;
       case ConnectionStatus::kCancelled:
         if (mine->status != ConnectionStatus::kSent) return error_response(invalid);
-        result = transition(me, *other, ConnectionStatus::kCancelled, ConnectionStatus::kCancelled);
+        // Withdrawing our request leaves their block in place (it used to clear it, and a new
+        // request then reached them as pending).
+        result = transition(me, *other, ConnectionStatus::kCancelled,
+                            their_status == ConnectionStatus::kBlocked ? ConnectionStatus::kBlocked
+                                                                       : ConnectionStatus::kCancelled);
         break;
       case ConnectionStatus::kSent:
       case ConnectionStatus::kPending:

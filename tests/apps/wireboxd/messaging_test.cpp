@@ -232,6 +232,60 @@ void connect(HttpsClient& c, const User& a, const User& b) {
 
 json qid(const User& u) { return {{"id", u.id}, {"domain", kDomain}}; }
 
+TEST_CASE("connections need both users: a block holds, and unblocking does not accept for the other side") {
+  Box box;
+  HttpsClient c(box.daemon->port());
+  User a = make_user(c, "a"), b = make_user(c, "b"), cu = make_user(c, "c"), d = make_user(c, "d");
+  auto conn = [&](const User& from, const User& to) {
+    return c.get("/v8/connections/" + kDomain + "/" + to.id, from.auth()).json()["status"].get<std::string>();
+  };
+  auto put = [&](const User& from, const User& to, const std::string& status) {
+    return c.request("PUT", "/v8/connections/" + kDomain + "/" + to.id, json({{"status", status}}).dump(), from.auth());
+  };
+  auto group_with = [&](const User& creator, const User& other) {
+    return c.post_json("/v8/conversations", {{"name", "g"}, {"qualified_users", json::array({qid(other)})}},
+                       creator.auth())
+        .status;
+  };
+
+  // A asks B, blocks B, then "accepts": A's request stands again, B has said nothing yet (this
+  // used to connect them both).
+  REQUIRE(c.request("POST", "/v8/connections/" + kDomain + "/" + b.id, "", a.auth()).status == 201);
+  REQUIRE(put(a, b, "blocked").status == 200);
+  REQUIRE(put(a, b, "accepted").status == 200);
+  CHECK(conn(a, b) == "sent");
+  CHECK(conn(b, a) == "pending");
+  CHECK(group_with(a, b) == 403);
+
+  // C asks B and B blocks C: C withdrawing and asking again does not lift B's block.
+  REQUIRE(c.request("POST", "/v8/connections/" + kDomain + "/" + b.id, "", cu.auth()).status == 201);
+  REQUIRE(put(b, cu, "blocked").status == 200);
+  REQUIRE(put(cu, b, "cancelled").status == 200);
+  CHECK(conn(b, cu) == "blocked");
+  c.request("POST", "/v8/connections/" + kDomain + "/" + b.id, "", cu.auth());
+  CHECK(conn(b, cu) == "blocked");
+
+  // A and D are connected; D blocks A: A can no longer add D to groups, and what A sends to
+  // their 1:1 conversation no longer reaches D.
+  connect(c, a, d);
+  std::string one2one = c.get("/v8/connections/" + kDomain + "/" + d.id, a.auth()).json()["conversation"];
+  REQUIRE(group_with(a, d) == 201);
+  REQUIRE(put(d, a, "blocked").status == 200);
+  CHECK(conn(a, d) == "accepted");
+  CHECK(group_with(a, d) == 403);
+  send(c, a, one2one, to(a, {{&d, d.client}}, "are you there?", messages::MismatchStrategy::kIgnoreAll), 201);
+  auto got = events_of_type(notifications_of(c, d, d.client), "conversation.otr-message-add");
+  for (const auto& e : got) CHECK(e["data"]["text"] != base64_encode("are you there?"));
+  // D unblocks: A had accepted, so they are connected again, both in the 1:1.
+  REQUIRE(put(d, a, "accepted").status == 200);
+  CHECK(conn(d, a) == "accepted");
+  CHECK(group_with(a, d) == 201);
+  send(c, a, one2one, to(a, {{&d, d.client}}, "hello again"), 201);
+  got = events_of_type(notifications_of(c, d, d.client), "conversation.otr-message-add");
+  REQUIRE_FALSE(got.empty());
+  CHECK(got.back()["data"]["text"] == base64_encode("hello again"));
+}
+
 TEST_CASE("receipt mode, message timer and access updates: admins only, events to every member") {
   Box box;
   HttpsClient c(box.daemon->port());
