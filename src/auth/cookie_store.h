@@ -34,9 +34,14 @@ class CookieStore {
   virtual Status insert(const std::string& hash, const CookieRecord& record) = 0;
   virtual std::optional<CookieRecord> find(const std::string& hash) = 0;
   virtual Status bind_client(const std::string& hash, const std::string& client_id) = 0;
-  // Removes the cookie and any successor issued when it was rotated.
+  // Removes the cookie and its whole rotation chain: the successors issued when it was rotated
+  // and the cookies it was rotated from (a browser logs out with the newest one, and the older
+  // ones stay valid until they expire otherwise).
   virtual Status remove(const std::string& hash) = 0;
   virtual Status remove_user(const std::string& user_id) = 0;
+  // Removes the user's cookies bound to the client (POST /access?client_id=) or carrying the
+  // client's cookie label: what a deleted device logged in with.
+  virtual Status remove_client(const std::string& user_id, const std::string& client_id, const std::string& label) = 0;
   // Inserts the successor and links it from the old cookie (which stays valid until it expires,
   // because the Node client ignores Set-Cookie on /access and keeps sending the old one).
   virtual Status rotate(const std::string& old_hash, const std::string& new_hash, const CookieRecord& record) = 0;

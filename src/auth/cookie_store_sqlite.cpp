@@ -40,9 +40,23 @@ class SqliteCookieStore : public CookieStore {
   Status remove(const std::string& hash) override {
     return guard([&] {
       db_.write([&](Connection& c) {
+        std::string user;
+        {
+          auto st = c.prepare("SELECT user_id FROM auth_cookies WHERE hash = ?");
+          st.bind(1, hash);
+          if (!st.step()) return;
+          user = st.text(0);
+        }
+        // Back to the first cookie of the chain (among the user's few cookies, by their index),
+        // then forward through the successors, deleting each.
         std::string h = hash;
-        // Follow the rotation chain so logging out with an old cookie also kills its successors.
-        for (int i = 0; i < 64 && !h.empty(); ++i) {
+        for (int i = 0; i < 64; ++i) {
+          auto st = c.prepare("SELECT hash FROM auth_cookies WHERE user_id = ? AND successor = ?");
+          st.bind(1, user).bind(2, h);
+          if (!st.step()) break;
+          h = st.text(0);
+        }
+        for (int i = 0; i < 128 && !h.empty(); ++i) {
           std::string next;
           auto st = c.prepare("SELECT successor FROM auth_cookies WHERE hash = ?");
           st.bind(1, h);
@@ -50,6 +64,19 @@ class SqliteCookieStore : public CookieStore {
           c.prepare("DELETE FROM auth_cookies WHERE hash = ?").bind(1, h).run();
           h = next;
         }
+      });
+    });
+  }
+
+  Status remove_client(const std::string& user_id, const std::string& client_id, const std::string& label) override {
+    return guard([&] {
+      db_.write([&](Connection& c) {
+        c.prepare("DELETE FROM auth_cookies WHERE user_id = ? AND (client_id = ? OR (? <> '' AND label = ?))")
+            .bind(1, user_id)
+            .bind(2, client_id)
+            .bind(3, label)
+            .bind(4, label)
+            .run();
       });
     });
   }

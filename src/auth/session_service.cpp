@@ -100,6 +100,11 @@ Status SessionService::logout(std::string_view cookie_value) {
 
 Status SessionService::logout_everywhere(const std::string& user_id) { return cookies_->remove_user(user_id); }
 
+Status SessionService::logout_client(const std::string& user_id, const std::string& client_id,
+                                     const std::string& cookie_label) {
+  return cookies_->remove_client(user_id, client_id, cookie_label);
+}
+
 Result<http::Identity> SessionService::verify(std::string_view access_token) const {
   auto claims = signer_->verify(access_token, now_seconds());
   if (!claims) return claims.error();

@@ -50,6 +50,9 @@ class SessionService {
   Result<Refreshed> refresh(std::string_view cookie_value, const std::optional<std::string>& client_id);
   Status logout(std::string_view cookie_value);
   Status logout_everywhere(const std::string& user_id);
+  // A client was deleted: the cookies it was bound to or labelled with stop working (as
+  // wire-server revokes a deleted client's cookie label), so a lost device is locked out.
+  Status logout_client(const std::string& user_id, const std::string& client_id, const std::string& cookie_label);
 
   // 401 also for a blocked user's otherwise valid token.
   Result<http::Identity> verify(std::string_view access_token) const;

@@ -79,10 +79,11 @@ json self_client_json(const Client& c) {
 json public_client_json(const Client& c) { return {{"id", c.id}, {"class", c.cls}}; }
 
 ClientsApi::ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
-                       notifications::EventPublisher& events)
+                       auth::SessionService& sessions, notifications::EventPublisher& events)
     : options_(std::move(options)),
       clients_(clients),
       users_(users),
+      sessions_(sessions),
       events_(events),
       wrong_passwords_(options_.password_attempts_per_minute) {}
 
@@ -242,6 +243,9 @@ Response ClientsApi::delete_client(Request& req) {
   if (client->type == "permanent")
     if (auto s = reauthenticate(req, *body); !s) return error_response(s.error());
   if (auto s = clients_.remove(req.identity.user_id, client->id); !s) return error_response(s.error());
+  // The device is gone: so is what it logged in with (a stolen or lost device stays locked out).
+  if (auto s = sessions_.logout_client(req.identity.user_id, client->id, client->cookie_label); !s)
+    return error_response(s.error());
   events_.publish_one({req.identity.user_id, {},
                        json::array({{{"type", "user.client-remove"}, {"client", {{"id", client->id}}}}})});
   return empty_response(200);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "auth/rate_limiter.h"
+#include "auth/session_service.h"
 #include "clients/client_store.h"
 #include "http/router.h"
 #include "notifications/event_publisher.h"
@@ -25,7 +26,7 @@ nlohmann::json public_client_json(const Client& c);  // {id, class}
 
 class ClientsApi {
  public:
-  ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users,
+  ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users, auth::SessionService& sessions,
              notifications::EventPublisher& events);
   void register_routes(http::Router& router);
 
@@ -42,6 +43,7 @@ class ClientsApi {
   ClientsOptions options_;
   ClientStore& clients_;
   users::UserStore& users_;
+  auth::SessionService& sessions_;  // a deleted client's cookies are revoked
   notifications::EventPublisher& events_;
   auth::RateLimiter wrong_passwords_;  // per user: the password checks are as guessable as a login
 };

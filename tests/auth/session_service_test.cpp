@@ -102,6 +102,42 @@ TEST_CASE("old cookies are rotated; the old value keeps working and logout kills
   CHECK_FALSE(f.sessions->refresh(new_cookie, std::nullopt).ok());
 }
 
+TEST_CASE("logging out with the newest cookie of a rotation chain also ends the older ones") {
+  Fixture f(0);  // every refresh of a cookie not yet rotated rotates it
+  auto s = f.sessions->open("u", true, "");
+  std::string c1 = cookie_value(s->set_cookie);
+  auto r1 = f.sessions->refresh(c1, std::nullopt);
+  REQUIRE(r1->set_cookie.has_value());
+  std::string c2 = cookie_value(*r1->set_cookie);
+  auto r2 = f.sessions->refresh(c2, std::nullopt);
+  REQUIRE(r2->set_cookie.has_value());
+  std::string c3 = cookie_value(*r2->set_cookie);
+  std::string other = cookie_value(f.sessions->open("u", true, "")->set_cookie);  // another session
+  REQUIRE(f.sessions->logout(c3).ok());  // what a browser holds after the rotations
+  CHECK_FALSE(f.sessions->refresh(c1, std::nullopt).ok());  // used to keep working for weeks
+  CHECK_FALSE(f.sessions->refresh(c2, std::nullopt).ok());
+  CHECK_FALSE(f.sessions->refresh(c3, std::nullopt).ok());
+  CHECK(f.sessions->refresh(other, std::nullopt).ok());
+}
+
+TEST_CASE("a deleted client's cookies stop working: bound to it, or carrying its cookie label") {
+  Fixture f;
+  std::string bound = cookie_value(f.sessions->open("u", true, "")->set_cookie);
+  REQUIRE(f.sessions->refresh(bound, std::string("c1")).ok());  // bound to client c1
+  std::string labelled = cookie_value(f.sessions->open("u", true, "laptop")->set_cookie);
+  std::string unrelated = cookie_value(f.sessions->open("u", true, "phone")->set_cookie);
+  std::string other_user = cookie_value(f.sessions->open("v", true, "laptop")->set_cookie);
+  REQUIRE(f.sessions->logout_client("u", "c1", "laptop").ok());
+  CHECK_FALSE(f.sessions->refresh(bound, std::nullopt).ok());
+  CHECK_FALSE(f.sessions->refresh(labelled, std::nullopt).ok());
+  CHECK(f.sessions->refresh(unrelated, std::nullopt).ok());
+  CHECK(f.sessions->refresh(other_user, std::nullopt).ok());
+  // A client without a cookie label removes only the cookies bound to it.
+  std::string unlabelled = cookie_value(f.sessions->open("u", true, "")->set_cookie);
+  REQUIRE(f.sessions->logout_client("u", "c9", "").ok());
+  CHECK(f.sessions->refresh(unlabelled, std::nullopt).ok());
+}
+
 TEST_CASE("cookies are stored hashed") {
   Fixture f;
   auto s = f.sessions->open("u", true, "");

@@ -145,7 +145,7 @@ void Daemon::start() {
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions, *d.events);
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients, c.login_attempts_per_minute},
-                                                        *d.clients, *d.users, *d.events);
+                                                        *d.clients, *d.users, *d.sessions, *d.events);
   d.conversations = conversations::make_sqlite_conversation_store(*d.db);
   d.conversations_api = std::make_unique<conversations::ConversationsApi>(
       conversations::ConversationsOptions{c.domain, static_cast<size_t>(c.conversations_max_group_size)},

@@ -247,6 +247,8 @@ TEST_CASE("clients: first without password, then password required; prekeys clai
   check_error(c.request("DELETE", "/v8/clients/" + cid, "{}", a.auth()), 403, "missing-auth");
   CHECK(c.request("DELETE", "/v8/clients/" + cid, R"({"password":"secret-password"})", a.auth()).status == 200);
   CHECK(c.get("/v8/clients", a.auth()).json().empty());
+  // The cookie that device was bound to is revoked with it.
+  CHECK(c.request("POST", "/access", "", {{"Cookie", "zuid=" + a.cookie}}).status == 403);
   CHECK(c.get("/v8/notifications/last", a.auth()).json()["payload"][0]["type"] == "user.client-remove");
 }
 
