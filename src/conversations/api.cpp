@@ -20,6 +20,13 @@ namespace {
 const ApiError kNoConversation{404, "no-conversation", "Conversation not found"};
 const ApiError kAccessDenied{403, "access-denied", "Conversation access denied"};
 const ApiError kActionDenied{403, "action-denied", "Insufficient authorization"};
+
+// wire-server's ensureAccessRole: a team conversation whose access_role lacks "non_team_member"
+// takes members of its own team only (update_access removes the others when it is closed).
+bool admits(const Conversation& conv, const users::User& user) {
+  if (conv.team_id.empty() || user.team_id == conv.team_id) return true;
+  return std::find(conv.access_role.begin(), conv.access_role.end(), "non_team_member") != conv.access_role.end();
+}
 const ApiError kInvalidOp{403, "invalid-op", "Invalid operation"};
 const ApiError kNotConnected{403, "not-connected", "Users are not connected"};
 
@@ -210,6 +217,7 @@ Response ConversationsApi::create(Request& req) {
     if (!other || !can_add(*actor, *other)) return error_response(kNotConnected);
     if (!conv.team_id.empty() && other->team_id != conv.team_id && !can_add(*actor, *other))
       return error_response(kNotConnected);
+    if (!admits(conv, *other)) return error_response(kAccessDenied);
     conv.members.push_back({uid, *role, {}});
   }
   if (auto s = store_.create(conv); !s) return error_response(s.error());
@@ -325,6 +333,7 @@ Response ConversationsApi::add_members(Request& req) {
     if (present) continue;
     auto other = users_.find(uid);
     if (!other || !can_add(*actor, *other)) return error_response(kNotConnected);
+    if (!admits(*conv, *other)) return error_response(kAccessDenied);
     added.push_back({uid, *role, {}});
   }
   if (added.empty()) return empty_response(204);

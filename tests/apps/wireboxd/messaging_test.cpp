@@ -504,6 +504,18 @@ TEST_CASE("team members need no connection: invitation, group, message; closing 
   json others = c.get(base, alice.auth()).json()["members"]["others"];
   REQUIRE(others.size() == 1);
   CHECK(others[0]["id"] == bob.id);
+
+  // Closed, it takes no non-team member back, added or in a new team-only group (both used to
+  // be let in).
+  auto readd = c.post_json(base + "/members", {{"qualified_users", {qid(carol)}}}, alice.auth());
+  CHECK(readd.status == 403);
+  CHECK(readd.json()["label"] == "access-denied");
+  auto team_only = c.post_json("/v8/conversations",
+                               {{"name", "team only"}, {"qualified_users", {qid(carol)}},
+                                {"team", {{"teamid", team}, {"managed", false}}}, {"access_role", {"team_member"}}},
+                               alice.auth());
+  CHECK(team_only.status == 403);
+  CHECK(c.get(base, carol.auth()).status == 403);
 }
 
 TEST_CASE("conversations.max_group_size caps creation and additions with 403 too-many-members") {
