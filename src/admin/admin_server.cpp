@@ -189,12 +189,10 @@ void AdminServer::State::accept(const std::shared_ptr<State>& self) {
         std::make_shared<Connection>(self, std::move(socket))->read_request();
       }
     }
-    if (ec && self->accept_pause.needed(ec, "admin")) {
-      self->accept_timer->expires_after(AcceptPause::kPause);
-      return self->accept_timer->async_wait([self](boost::system::error_code wait_ec) {
-        if (!wait_ec && self->acceptor && self->acceptor->is_open()) self->accept(self);
-      });
-    }
+    if (ec && self->accept_pause.wait_if_needed(ec, "admin", *self->accept_timer, [self] {
+          if (self->acceptor && self->acceptor->is_open()) self->accept(self);
+        }))
+      return;
     if (self->acceptor && self->acceptor->is_open()) self->accept(self);
   });
 }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/system/error_code.hpp>
 
@@ -22,11 +23,25 @@ class AcceptPause {
  public:
   static constexpr std::chrono::milliseconds kPause{100};
 
+  // If `ec` is a shortage of descriptors or memory: arms `timer` (on the listener's loop) to call `accept_again`
+  // after kPause, unless the wait is cancelled (the listener closing), and returns true. False
+  // otherwise: the caller accepts again at once.
+  template <class Timer, class AcceptAgain>
+  bool wait_if_needed(const boost::system::error_code& ec, std::string_view listener, Timer& timer,
+                      AcceptAgain accept_again) {
+    if (!needed(ec, listener)) return false;
+    timer.expires_after(kPause);
+    timer.async_wait([accept_again = std::move(accept_again)](const boost::system::error_code& wait_ec) {
+      if (!wait_ec) accept_again();
+    });
+    return true;
+  }
+
+ private:
   // True if `ec` is a shortage to pause for; warns in the log at most once a minute, naming
   // the listener.
   bool needed(const boost::system::error_code& ec, std::string_view listener);
 
- private:
   std::chrono::steady_clock::time_point last_warning_{};
   bool warned_ = false;
 };

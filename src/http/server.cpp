@@ -811,12 +811,10 @@ void Server::Impl::accept() {
         std::make_shared<Session>(*this, std::move(socket))->run();
       }
     }
-    if (ec && accept_pause.needed(ec, "http")) {
-      accept_timer->expires_after(AcceptPause::kPause);
-      return accept_timer->async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec && acceptor->is_open()) accept();
-      });
-    }
+    if (ec && accept_pause.wait_if_needed(ec, "http", *accept_timer, [this] {
+          if (acceptor->is_open()) accept();
+        }))
+      return;
     accept();
   });
 }
@@ -825,12 +823,10 @@ void Server::Impl::accept_metrics() {
   metrics_acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) std::make_shared<MetricsSession>(std::move(socket))->run();
-    if (ec && metrics_accept_pause.needed(ec, "metrics")) {
-      metrics_accept_timer->expires_after(AcceptPause::kPause);
-      return metrics_accept_timer->async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec && metrics_acceptor->is_open()) accept_metrics();
-      });
-    }
+    if (ec && metrics_accept_pause.wait_if_needed(ec, "metrics", *metrics_accept_timer, [this] {
+          if (metrics_acceptor->is_open()) accept_metrics();
+        }))
+      return;
     accept_metrics();
   });
 }

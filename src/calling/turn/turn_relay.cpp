@@ -178,12 +178,10 @@ void TurnRelay::Impl::accept(Acceptor& a) {
         }
       }
     }
-    if (ec && a.pause.needed(ec, "turn")) {
-      a.pause_timer->expires_after(AcceptPause::kPause);
-      return a.pause_timer->async_wait([this, &a](boost::system::error_code wait_ec) {
-        if (!wait_ec && a.acceptor->is_open()) accept(a);
-      });
-    }
+    if (ec && a.pause.wait_if_needed(ec, "turn", *a.pause_timer, [this, &a] {
+          if (a.acceptor->is_open()) accept(a);
+        }))
+      return;
     accept(a);
   });
 }
