@@ -144,8 +144,10 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
   uint64_t reserve = limit;
   if (auto len = req.header("Content-Length"); !len.empty()) {
     uint64_t n = 0;
-    if (parse_u64(len, n) && n > limit + kMultipartOverheadBytes) return ApiError{413, "client-error", "Asset too large."};
-    if (parse_u64(len, n)) reserve = std::min(n, limit);
+    if (parse_u64(len, n)) {
+      if (n > limit + kMultipartOverheadBytes) return ApiError{413, "client-error", "Asset too large."};
+      reserve = std::min(n, limit);
+    }
   }
   {
     // Refused once what is stored this hour plus what running uploads may still store reaches
