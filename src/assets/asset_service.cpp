@@ -28,10 +28,13 @@ struct AssetMetrics {
       http::Metrics::instance().counter("wirebox_asset_expired_total", "Assets deleted by the retention sweeper");
   std::atomic<int64_t> stored_bytes{0};
   std::atomic<int64_t> stored_assets{0};
+  std::atomic<int64_t> uploads_in_flight{0};
 
   AssetMetrics() {
     http::Metrics::instance().gauge("wirebox_asset_stored_bytes", "Disk space used by stored assets",
                                     [this] { return static_cast<double>(stored_bytes.load()); });
+    http::Metrics::instance().gauge("wirebox_asset_uploads_in_flight", "Asset uploads running",
+                                    [this] { return static_cast<double>(uploads_in_flight.load()); });
     http::Metrics::instance().gauge("wirebox_asset_stored", "Stored assets",
                                     [this] { return static_cast<double>(stored_assets.load()); });
   }
@@ -153,14 +156,21 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
     // Refused once what is stored this hour plus what running uploads may still store reaches
     // the limit; the upload that crosses it is let through, as one that starts just below it.
     std::lock_guard<std::mutex> lock(volume_mu_);
+    if (uploads_in_flight_ >= options_.max_uploads_in_flight)
+      return ApiError{503, "server-busy", "Too many uploads in progress, retry later"};
     auto& w = volume_window(user, now);
+    if (w.running >= options_.max_user_uploads_in_flight)
+      return ApiError{429, "client-error", "Too many uploads in progress, retry later"};
     if (w.bytes + w.reserved >= options_.upload_bytes_per_hour)
       return ApiError{429, "client-error", "Upload volume limit reached, retry later"};
     w.reserved += reserve;
+    ++w.running;
+    ++uploads_in_flight_;
+    metrics().uploads_in_flight.store(uploads_in_flight_);
   }
   auto blob = blobs_.create_temp();
   if (!blob) {
-    release_volume(user, reserve);
+    end_upload(user, reserve);
     return blob.error();
   }
   ChunkedBlobWriter::Post post;
@@ -170,7 +180,7 @@ Result<std::unique_ptr<http::BodySink>> AssetService::open_upload(http::Request&
   }
   auto writer = ChunkedBlobWriter::create(blob.value()->fd(), std::move(post));
   if (!writer) {
-    release_volume(user, reserve);
+    end_upload(user, reserve);
     return writer.error();
   }
   return std::unique_ptr<http::BodySink>(std::make_unique<UploadSink>(
@@ -186,10 +196,13 @@ AssetService::VolumeWindow& AssetService::volume_window(const std::string& user_
   return w;
 }
 
-void AssetService::release_volume(const std::string& user_id, uint64_t reserved) {
+void AssetService::end_upload(const std::string& user_id, uint64_t reserved) {
   std::lock_guard<std::mutex> lock(volume_mu_);
   auto& w = volume_[user_id];
   w.reserved -= std::min(w.reserved, reserved);
+  if (w.running > 0) --w.running;
+  if (uploads_in_flight_ > 0) --uploads_in_flight_;
+  metrics().uploads_in_flight.store(uploads_in_flight_);
 }
 
 void AssetService::run_upload_jobs_on(ChunkedBlobWriter::Post post) {

@@ -36,6 +36,10 @@ struct AssetOptions {
   int64_t volatile_retention_ms = 28LL * 24 * 3600 * 1000;
   int64_t expiring_retention_ms = 28LL * 24 * 3600 * 1000;
   int uploads_per_minute = 60;                    // per user
+  // Uploads running at once: each holds a connection, a temporary file and up to three
+  // 512 KiB chunk buffers until it ends, however slowly its bytes come.
+  int max_uploads_in_flight = 128;                // all users together; beyond: 503
+  int max_user_uploads_in_flight = 8;             // per user; beyond: 429
   uint64_t upload_bytes_per_hour = 4ull << 30;    // per user
   int sweep_interval_seconds = 3600;
 };
@@ -64,9 +68,9 @@ class AssetService {
   // Used by the upload sink once an asset is committed: the bytes count against the user's
   // hourly volume.
   void note_upload(const std::string& user_id, uint64_t bytes);
-  // Used by the upload sink when it ends, committed or not: gives back what open_upload()
-  // reserved of the user's hourly volume for it.
-  void release_volume(const std::string& user_id, uint64_t reserved);
+  // Used by the upload sink when it ends, committed or not: gives back its place among the
+  // uploads in flight and what open_upload() reserved of the user's hourly volume for it.
+  void end_upload(const std::string& user_id, uint64_t reserved);
   const AssetOptions& options() const { return options_; }
   AssetStore& store() { return store_; }
   BlobDirectory& blobs() { return blobs_; }
@@ -93,13 +97,15 @@ class AssetService {
 
   // Per user: bytes stored in the current one-hour window, and bytes reserved by uploads still
   // running (their Content-Length, or the largest upload allowed), so that uploads side by side
-  // cannot all start under the limit and together go far past it.
+  // cannot all start under the limit and together go far past it; and the uploads running.
   std::mutex volume_mu_;
   struct VolumeWindow {
     int64_t start_ms = 0;
     uint64_t bytes = 0;
     uint64_t reserved = 0;  // not windowed: held until each running upload ends
+    int running = 0;        // not windowed either
   };
+  int uploads_in_flight_ = 0;  // under volume_mu_, all users
   std::unordered_map<std::string, VolumeWindow> volume_;
   // Under volume_mu_: the user's window, started anew when the hour is over.
   VolumeWindow& volume_window(const std::string& user_id, int64_t now);

@@ -32,7 +32,7 @@ UploadSink::UploadSink(AssetService& service, std::string user_id, uint64_t max_
       blob_(std::move(blob)),
       writer_(std::move(writer)) {}
 
-UploadSink::~UploadSink() { service_.release_volume(user_id_, reserved_volume_); }
+UploadSink::~UploadSink() { service_.end_upload(user_id_, reserved_volume_); }
 
 Status UploadSink::write(const char* data, size_t size) { return reader_.feed(data, size); }
 

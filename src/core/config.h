@@ -62,6 +62,8 @@ struct Config {
   int assets_volatile_retention_days = 28;
   int assets_expiring_retention_days = 28;
   int assets_uploads_per_minute = 60;
+  int assets_max_uploads_in_flight = 128;
+  int assets_max_user_uploads_in_flight = 8;
   int64_t assets_upload_mb_per_hour = 4096;
   int assets_sweep_interval_seconds = 3600;
   // [turn] — the embedded TURN relay. An empty listen value is off; "default" is 127.0.0.1

@@ -163,6 +163,8 @@ void Daemon::start() {
   asset_options.volatile_retention_ms = int64_t{c.assets_volatile_retention_days} * 24 * 3600 * 1000;
   asset_options.expiring_retention_ms = int64_t{c.assets_expiring_retention_days} * 24 * 3600 * 1000;
   asset_options.uploads_per_minute = c.assets_uploads_per_minute;
+  asset_options.max_uploads_in_flight = c.assets_max_uploads_in_flight;
+  asset_options.max_user_uploads_in_flight = c.assets_max_user_uploads_in_flight;
   asset_options.upload_bytes_per_hour = static_cast<uint64_t>(c.assets_upload_mb_per_hour) << 20;
   asset_options.sweep_interval_seconds = c.assets_sweep_interval_seconds;
   d.assets = std::make_unique<assets::AssetService>(asset_options, *d.asset_store, *d.blobs, *d.teams);

@@ -316,6 +316,74 @@ TEST_CASE("upload limits: uploads per minute, and bytes per hour counting upload
             .status == 429);
 }
 
+TEST_CASE("upload limits: uploads in flight, per user (429) and in all (503)") {
+  test::TempDir dir;
+  auto overrides = box_config(dir.path());
+  overrides["assets.max_user_uploads_in_flight"] = "2";
+  overrides["assets.max_uploads_in_flight"] = "3";
+  auto config = load_config(std::nullopt, overrides);
+  REQUIRE(config.ok());
+  Daemon daemon(config.value());
+  daemon.start();
+  uint16_t port = daemon.port();
+  User alice, bob, carol;
+  {
+    HttpsClient c(port);
+    alice = make_user(c, "alice");
+    bob = make_user(c, "bob");
+    carol = make_user(c, "carol");
+  }
+  std::string bytes = random_bytes_of(200 * 1024, 11);
+  std::string body = multipart("B", R"({"public":true})", bytes, md5_base64(bytes));
+  auto head = [&](const User& u) {
+    return "POST /v8/assets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + u.token +
+           "\r\nContent-Type: multipart/mixed; boundary=B\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  };
+  auto whole = [&](const User& u) {
+    HttpsClient c(port);
+    return c.send_raw(head(u) + body);
+  };
+  auto temp_files = [&] { return files_under(dir.path() + "/assets/tmp"); };
+
+  // Uploads that send half their body and then nothing (their clients give up after 2 s) keep
+  // their places until they end.
+  std::vector<std::thread> stalled;
+  auto stall = [&](const User& u) {
+    size_t before = temp_files();
+    stalled.emplace_back([&, u] {
+      try {
+        HttpsClient c(port, test::ClientOptions{"127.0.0.1", std::chrono::milliseconds(2000)});
+        c.send_raw(head(u) + body.substr(0, body.size() / 2));
+      } catch (const std::exception&) {
+        // the client's timeout: it closes the connection and the upload is dropped
+      }
+    });
+    for (int waited = 0; waited < 500 && temp_files() <= before; ++waited)  // bounded: ~5 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(temp_files() == before + 1);
+  };
+  stall(alice);
+  stall(alice);
+  auto third = whole(alice);
+  CHECK(third.status == 429);
+  CHECK(third.json()["label"] == "client-error");
+  CHECK(third.json()["message"] == "Too many uploads in progress, retry later");
+  stall(bob);
+  auto fourth = whole(carol);  // carol runs none, but three are running in all
+  CHECK(fourth.status == 503);
+  CHECK(fourth.json()["label"] == "server-busy");
+  CHECK(temp_files() == 3);  // the refused uploads left nothing
+
+  for (auto& t : stalled) t.join();
+  for (int waited = 0; waited < 500 && temp_files() > 0; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(temp_files() == 0);
+  // Ended uploads, stored or dropped, give their places back.
+  CHECK(whole(alice).status == 201);
+  CHECK(whole(alice).status == 201);
+  CHECK(whole(carol).status == 201);
+}
+
 TEST_CASE("a profile picture is an uploaded asset key; PUT /self refuses anything else") {
   Box box;
   HttpsClient c(box.port());
