@@ -1,6 +1,26 @@
 #include "auth/rate_limiter.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
+
 namespace wirebox::auth {
+
+std::string address_limit_key(std::string_view address) {
+  std::string text(address);
+  in6_addr v6{};
+  if (text.find(':') == std::string::npos || ::inet_pton(AF_INET6, text.c_str(), &v6) != 1) return "ip:" + text;
+  char out[INET6_ADDRSTRLEN] = {};
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    in_addr v4{};
+    std::memcpy(&v4, v6.s6_addr + 12, 4);
+    ::inet_ntop(AF_INET, &v4, out, sizeof out);
+    return std::string("ip:") + out;
+  }
+  std::memset(v6.s6_addr + 8, 0, 8);
+  ::inet_ntop(AF_INET6, &v6, out, sizeof out);
+  return std::string("ip:") + out + "/64";
+}
 
 bool RateLimiter::allow(const std::string& key, int64_t now_ms) {
   constexpr int64_t kWindowMs = 60000;

@@ -1,13 +1,21 @@
 // RateLimiter: at most `limit` events per key per fixed one-minute window, in memory.
-// Used for login attempts per account and per client address. Thread-safe.
+// Used for login attempts per account and per client address, and registrations per client
+// address. Thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace wirebox::auth {
+
+// The key of a client address for per-address limits: an IPv4 address as it is (also when it
+// comes IPv4-mapped, "::ffff:a.b.c.d", from a dual-stack socket), an IPv6 address as its /64
+// network ("2001:db8:1:2::/64"): one subscriber usually holds a whole /64, so counting single
+// IPv6 addresses would give them 2^64 separate limits. Anything unparsable is its own key.
+std::string address_limit_key(std::string_view address);
 
 class RateLimiter {
  public:

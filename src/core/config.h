@@ -41,7 +41,8 @@ struct Config {
   int64_t persistent_cookie_ttl_seconds = 4838400;  // 56 days, as wire-server
   int64_t session_cookie_ttl_seconds = 86400;
   int64_t cookie_renew_age_seconds = 1209600;  // 14 days
-  int login_attempts_per_minute = 10;  // per account and per address
+  int login_attempts_per_minute = 10;
+  int registrations_per_minute = 10;  // per account and per address
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;

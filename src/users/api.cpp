@@ -87,6 +87,7 @@ UsersApi::UsersApi(UsersOptions options, UserStore& users, teams::TeamStore& tea
       sessions_(sessions),
       events_(events),
       per_address_(options_.login_attempts_per_minute * 10),
+      registrations_per_address_(options_.registrations_per_minute),
       per_account_(options_.login_attempts_per_minute),
       dummy_hash_(auth::hash_password("wirebox-dummy-password", options_.password_log2_n)) {}
 
@@ -146,6 +147,10 @@ void UsersApi::register_routes(Router& router) {
 Response UsersApi::register_user(Request& req) {
   if (!options_.registration_open)
     return error_response({403, "registration-disabled", "Registration is closed on this server"});
+  // Each registration hashes a password (scrypt, tens of milliseconds of a pool thread): without
+  // a limit one client could keep the blocking pool busy with sign-ups.
+  if (!registrations_per_address_.allow(auth::address_limit_key(req.remote_address), now_ms()))
+    return error_response({429, "client-error", "Too many registrations from this address, retry later"});
   auto body = req.json_object();
   if (!body) return error_response(body.error());
   auto name = json_fields::req_string(*body, "name", 1, 128);
@@ -258,7 +263,7 @@ Response UsersApi::login(Request& req) {
 
   const ApiError too_frequent{429, "client-error", "Logins too frequent"};
   int64_t now = now_ms();
-  if (!per_address_.allow("addr:" + req.remote_address, now)) return error_response(too_frequent);
+  if (!per_address_.allow(auth::address_limit_key(req.remote_address), now)) return error_response(too_frequent);
   auto user = email.value() ? users_.find_by_email(*email.value()) : users_.find_by_handle(*handle.value());
   // Failures count per account (by email and by handle alike) and, once used up, refuse every
   // attempt, the right password too: checked only after a wrong one, the limit told a guesser

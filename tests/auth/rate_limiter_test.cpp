@@ -24,3 +24,18 @@ TEST_CASE("exhausted() tells a used-up key without recording an event") {
   CHECK_FALSE(rl.exhausted("b", 1000));
   CHECK_FALSE(rl.exhausted("a", 61000));  // next window
 }
+
+TEST_CASE("per-address limits count an IPv4 address alone and an IPv6 address with its /64") {
+  using wirebox::auth::address_limit_key;
+  CHECK(address_limit_key("192.0.2.7") == "ip:192.0.2.7");
+  CHECK(address_limit_key("192.0.2.7") != address_limit_key("192.0.2.8"));
+  // From a dual-stack socket an IPv4 client comes IPv4-mapped: the same key as plain IPv4.
+  CHECK(address_limit_key("::ffff:192.0.2.7") == "ip:192.0.2.7");
+  // Every address of one /64 is one key; the next /64 is another.
+  CHECK(address_limit_key("2001:db8:1:2::1") == "ip:2001:db8:1:2::/64");
+  CHECK(address_limit_key("2001:db8:1:2:ffff:eeee:dddd:cccc") == "ip:2001:db8:1:2::/64");
+  CHECK(address_limit_key("2001:db8:1:3::1") == "ip:2001:db8:1:3::/64");
+  CHECK(address_limit_key("::1") == "ip:::/64");
+  CHECK(address_limit_key("") == "ip:");
+  CHECK(address_limit_key("not:an:address") == "ip:not:an:address");
+}

@@ -129,6 +129,7 @@ void Daemon::start() {
   users_options.registration_open = c.registration == "open";
   users_options.password_log2_n = c.password_scrypt_log2_n;
   users_options.login_attempts_per_minute = c.login_attempts_per_minute;
+  users_options.registrations_per_minute = c.registrations_per_minute;
   users_options.invitation_ttl_ms = c.teams_invitation_ttl_seconds * 1000;
 
   notifications::LmdbStoreOptions store_options;

@@ -252,6 +252,19 @@ TEST_CASE("clients: first without password, then password required; prekeys clai
   CHECK(c.get("/v8/notifications/last", a.auth()).json()["payload"][0]["type"] == "user.client-remove");
 }
 
+TEST_CASE("registrations are rate limited per client address") {
+  Box box(std::map<std::string, std::string>{{"auth.registrations_per_minute", "3"}});
+  HttpsClient c(box.port());
+  register_user(c, "ann");
+  // Refused attempts count too: the limit is on calls, before anything is checked or hashed.
+  CHECK(c.post_json("/v8/register", {{"name", "x"}, {"email", "not-an-email"}, {"password", "secret-password"}}).status == 400);
+  register_user(c, "ben");
+  auto r = c.post_json("/v8/register", {{"name", "cat"}, {"email", "cat@example.com"}, {"password", "secret-password"}});
+  check_error(r, 429, "client-error");
+  // Logins are limited apart from registrations.
+  CHECK(c.post_json("/v8/login", {{"email", "ann@example.com"}, {"password", "secret-password"}}).status == 200);
+}
+
 TEST_CASE("login attempts are rate limited per account") {
   Box box(std::map<std::string, std::string>{{"auth.login_attempts_per_minute", "3"}});
   HttpsClient c(box.port());
