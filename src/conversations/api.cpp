@@ -382,6 +382,10 @@ Response ConversationsApi::update_member(Request& req) {
   if (!body) return error_response(body.error());
   auto target = normalize_uuid(req.param("uid"));
   if (!target || req.param("udomain") != options_.domain) return error_response(ApiError::bad_request("Invalid user"));
+  // As wire-server: one's own role is not changed here (InvalidTarget), and other members' roles
+  // only in group conversations (a 1:1 or a connect conversation has none to change).
+  if (*target == req.identity.user_id) return error_response({403, "invalid-op", "Invalid target"});
+  if (conv->type != ConvType::kRegular) return error_response(kInvalidOp);
   if (!is_admin(*conv, req.identity.user_id)) return error_response(kActionDenied);
   auto role = role_of(*body, "");
   if (!role) return error_response(role.error());

@@ -386,6 +386,41 @@ TEST_CASE("receipt mode, message timer and access updates: admins only, events t
     CHECK(c.get(base, alice.auth()).json()["access_role"] == json::array({"team_member"}));
   }
 
+  SECTION("member roles: admins change other members' roles, in groups only") {
+    const std::string bob_path = base + "/members/" + kDomain + "/" + bob.id;
+    const std::string alice_path = base + "/members/" + kDomain + "/" + alice.id;
+    auto denied = c.request("PUT", alice_path, R"({"conversation_role":"wire_member"})", bob.auth());
+    CHECK(denied.status == 403);
+    CHECK(denied.json()["label"] == "action-denied");
+    // Nobody changes their own role this way, admins neither (wire-server: InvalidTarget).
+    auto own = c.request("PUT", alice_path, R"({"conversation_role":"wire_member"})", alice.auth());
+    CHECK(own.status == 403);
+    CHECK(own.json()["label"] == "invalid-op");
+    CHECK(c.request("PUT", bob_path, R"({"conversation_role":"wire_admin"})", bob.auth()).status == 403);
+    CHECK(c.request("PUT", bob_path, R"({"conversation_role":"owner"})", alice.auth()).status == 400);
+    auto stranger = c.request("PUT", base + "/members/" + kDomain + "/00000000-0000-4000-8000-000000000000",
+                              R"({"conversation_role":"wire_admin"})", alice.auth());
+    CHECK(stranger.status == 404);
+    CHECK(stranger.json()["label"] == "no-conversation-member");
+    CHECK(c.get(base, bob.auth()).json()["members"]["self"]["conversation_role"] == "wire_member");
+
+    REQUIRE(c.request("PUT", bob_path, R"({"conversation_role":"wire_admin"})", alice.auth()).status == 200);
+    CHECK(c.get(base, bob.auth()).json()["members"]["self"]["conversation_role"] == "wire_admin");
+    json event = latest("conversation.member-update");
+    CHECK(event["from"] == alice.id);
+    CHECK(event["data"]["target"] == bob.id);
+    CHECK(event["data"]["conversation_role"] == "wire_admin");
+    // Now an admin, bob may change the settings.
+    CHECK(c.request("PUT", base + "/receipt-mode", R"({"receipt_mode":1})", bob.auth()).status == 200);
+
+    // In the 1:1 between them there are no roles to change.
+    std::string one2one = c.get("/v8/connections/" + kDomain + "/" + bob.id, alice.auth()).json()["conversation"];
+    auto in_one2one = c.request("PUT", "/v8/conversations/" + kDomain + "/" + one2one + "/members/" + kDomain + "/" + bob.id,
+                                R"({"conversation_role":"wire_member"})", alice.auth());
+    CHECK(in_one2one.status == 403);
+    CHECK(in_one2one.json()["label"] == "invalid-op");
+  }
+
   SECTION("only group conversations have these settings; non-members get 403") {
     std::string one2one = c.get("/v8/connections/" + kDomain + "/" + bob.id, alice.auth()).json()["conversation"];
     auto r = c.request("PUT", "/v8/conversations/" + kDomain + "/" + one2one + "/receipt-mode", R"({"receipt_mode":1})",
