@@ -58,10 +58,11 @@ bool in6(const std::array<uint8_t, 16>& a, const Range6& r) {
 
 PeerAddressPolicy::PeerAddressPolicy(bool allow_loopback, std::vector<boost::asio::ip::address> relay_addresses,
                                      std::vector<Endpoint> listener_endpoints, uint16_t relay_port_min,
-                                     uint16_t relay_port_max)
+                                     uint16_t relay_port_max, std::vector<boost::asio::ip::address> other_host_addresses)
     : allow_loopback_(allow_loopback),
       relay_addresses_(std::move(relay_addresses)),
       listener_endpoints_(std::move(listener_endpoints)),
+      other_host_addresses_(std::move(other_host_addresses)),
       relay_port_min_(relay_port_min),
       relay_port_max_(relay_port_max) {}
 
@@ -69,8 +70,25 @@ bool PeerAddressPolicy::is_relay_address(const boost::asio::ip::address& address
   return std::find(relay_addresses_.begin(), relay_addresses_.end(), address) != relay_addresses_.end();
 }
 
-bool PeerAddressPolicy::address_allowed(const boost::asio::ip::address& address) const {
-  return is_relay_address(address) || range_allowed(address);
+bool PeerAddressPolicy::is_other_host_address(const boost::asio::ip::address& address) const {
+  return !is_relay_address(address) &&
+         std::find(other_host_addresses_.begin(), other_host_addresses_.end(), address) != other_host_addresses_.end();
+}
+
+namespace {
+
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  return address;
+}
+
+}  // namespace
+
+bool PeerAddressPolicy::address_allowed(const boost::asio::ip::address& peer) const {
+  auto address = unmapped(peer);
+  if (is_relay_address(address)) return true;
+  return !is_other_host_address(address) && range_allowed(address);
 }
 
 bool PeerAddressPolicy::range_allowed(const boost::asio::ip::address& address) const {
@@ -87,11 +105,21 @@ bool PeerAddressPolicy::range_allowed(const boost::asio::ip::address& address) c
 }
 
 bool PeerAddressPolicy::endpoint_allowed(const Endpoint& endpoint) const {
-  if (std::find(listener_endpoints_.begin(), listener_endpoints_.end(), endpoint) != listener_endpoints_.end())
-    return false;
-  const auto& address = endpoint.address();
-  bool relay_port = endpoint.port() >= relay_port_min_ && endpoint.port() <= relay_port_max_;
-  return (is_relay_address(address) && relay_port) || range_allowed(address);
+  auto address = unmapped(endpoint.address());
+  const uint16_t port = endpoint.port();
+  // A listener's port is closed on its own address, on every address when it listens on the
+  // wildcard, and on the relay's addresses (the host's own, e.g. the public one a 1:1 NAT
+  // sends back in), so that no client can nest TURN inside TURN through this server.
+  for (const auto& listener : listener_endpoints_) {
+    if (listener.port() != port) continue;
+    if (listener.address() == address || listener.address().is_unspecified() || is_relay_address(address)) return false;
+  }
+  // The host's own addresses are open on relay ports only: a public relay address is in no
+  // denied range, so the range check alone would open every other service on the host. A
+  // loopback relay address (tests on one host) is open wherever allow_loopback says.
+  if (is_relay_address(address))
+    return (port >= relay_port_min_ && port <= relay_port_max_) || (address.is_loopback() && allow_loopback_);
+  return !is_other_host_address(address) && range_allowed(address);
 }
 
 }  // namespace wirebox::turn

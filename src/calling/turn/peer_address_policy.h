@@ -4,7 +4,9 @@
 // checks), as Wire's coturn `denied-peer-ip` list (CVE-2020-26262). RFC 1918/ULA stay allowed.
 // The relay's own relayed addresses are allowed only on relay ports, so two clients of this
 // server can reach each other relay-to-relay, but no other service on the host (ssh, the HTTPS
-// API) is reachable through it; its listener endpoints never are (no loops into itself).
+// API) is reachable through it; the host's other addresses (its other interfaces: a LAN, a
+// container bridge) are refused; a listener's port never is, on any of the host's addresses
+// and, for a wildcard listener, on any address at all (no TURN nested in TURN through it).
 // `allow_loopback` lifts only the loopback ban, for tests on one host.
 //
 // Thread safety: immutable after construction; safe from every thread.
@@ -22,7 +24,7 @@ class PeerAddressPolicy {
  public:
   PeerAddressPolicy(bool allow_loopback, std::vector<boost::asio::ip::address> relay_addresses,
                     std::vector<Endpoint> listener_endpoints, uint16_t relay_port_min = 49152,
-                    uint16_t relay_port_max = 65535);
+                    uint16_t relay_port_max = 65535, std::vector<boost::asio::ip::address> other_host_addresses = {});
 
   // For CreatePermission (address only, RFC 8656 §9).
   bool address_allowed(const boost::asio::ip::address& address) const;
@@ -31,11 +33,13 @@ class PeerAddressPolicy {
 
  private:
   bool is_relay_address(const boost::asio::ip::address& address) const;
+  bool is_other_host_address(const boost::asio::ip::address& address) const;
   bool range_allowed(const boost::asio::ip::address& address) const;  // the special-purpose ranges only
 
   bool allow_loopback_;
   std::vector<boost::asio::ip::address> relay_addresses_;
   std::vector<Endpoint> listener_endpoints_;
+  std::vector<boost::asio::ip::address> other_host_addresses_;
   uint16_t relay_port_min_;
   uint16_t relay_port_max_;
 };

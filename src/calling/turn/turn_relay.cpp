@@ -1,6 +1,10 @@
 #include "calling/turn/turn_relay.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -60,6 +64,31 @@ TurnRelay::~TurnRelay() { stop(); }
 
 namespace {
 
+// The addresses of the host's network interfaces (getifaddrs), for the peer policy: relaying to
+// them would reach services on this host. Loopback is left out: the policy's own loopback rule
+// (refused unless turn.allow_loopback_peers, for tests) decides it. Empty if the kernel will
+// not say.
+std::vector<asio::ip::address> host_interface_addresses() {
+  std::vector<asio::ip::address> out;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      out.push_back(asio::ip::address_v4(ntohl(sin->sin_addr.s_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), sin6->sin6_addr.s6_addr, bytes.size());
+      out.push_back(asio::ip::address_v6(bytes));
+    }
+  }
+  ::freeifaddrs(list);
+  out.erase(std::remove_if(out.begin(), out.end(), [](const asio::ip::address& a) { return a.is_loopback(); }), out.end());
+  return out;
+}
+
 Status bind_error(const ListenerSpec& spec, const boost::system::error_code& ec) {
   return ApiError::internal("TURN cannot listen on " + spec.address + ":" + std::to_string(spec.port) + ": " +
                             ec.message());
@@ -79,6 +108,10 @@ Status TurnRelay::start() {
     if (a.empty()) continue;
     relay_addresses.push_back(asio::ip::make_address(a, ec));
     if (ec) return ApiError::internal("TURN relay address '" + a + "' is not an IP address");
+    // Announced to clients and allowed as a peer on relay ports: a wildcard would be neither
+    // reachable nor safe (0.0.0.0 as a peer is this host's loopback).
+    if (relay_addresses.back().is_unspecified())
+      return ApiError::internal("TURN relay address '" + a + "' must be one of the host's addresses, not a wildcard");
   }
   for (int i = 0; i < loop_count; ++i) d.loops.push_back(std::make_unique<Impl::Loop>());
 
@@ -136,7 +169,8 @@ Status TurnRelay::start() {
   }
 
   d.shared = std::make_unique<RelayShared>(o, PeerAddressPolicy(o.allow_loopback_peers, relay_addresses, listener_endpoints,
-                                                                 o.relay_port_min, o.relay_port_max),
+                                                                 o.relay_port_min, o.relay_port_max,
+                                                                 host_interface_addresses()),
                                            NonceIssuer(random_bytes(32), o.nonce_lifetime_seconds * 1000));
   for (size_t l = 0; l < d.loops.size(); ++l) {
     auto& loop = *d.loops[l];

@@ -32,3 +32,32 @@ TEST_CASE("allow_loopback lifts only the loopback ban", "[turn][policy]") {
   CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address("127.0.0.1"), 3478)));
   CHECK(policy.endpoint_allowed(Endpoint(make_address("127.0.0.1"), 3480)));
 }
+
+TEST_CASE("the host's public addresses are open on relay ports only, its other addresses not at all",
+          "[turn][policy]") {
+  // A relay on a public address (in no denied range), announced behind a 1:1 NAT as another
+  // one, with a wildcard TURN listener, a TLS listener on the relay address, and a LAN and a
+  // container bridge address on other interfaces.
+  PeerAddressPolicy policy(false, {make_address("198.100.1.10"), make_address("198.100.2.20")},
+                           {Endpoint(make_address("0.0.0.0"), 3478), Endpoint(make_address("198.100.1.10"), 5349)},
+                           49152, 65535, {make_address("10.0.0.5"), make_address("172.17.0.1"), make_address("198.100.1.10")});
+  for (const char* own : {"198.100.1.10", "198.100.2.20", "::ffff:198.100.1.10"}) {
+    INFO(own);
+    CHECK(policy.address_allowed(make_address(own)));
+    CHECK(policy.endpoint_allowed(Endpoint(make_address(own), 50000)));  // relay to relay
+    for (uint16_t port : {22, 53, 123, 443, 5432}) CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address(own), port)));
+    CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address(own), 3478)));  // the wildcard listener
+    CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address(own), 5349)));
+  }
+  for (const char* other : {"10.0.0.5", "172.17.0.1", "::ffff:10.0.0.5"}) {
+    INFO(other);
+    CHECK_FALSE(policy.address_allowed(make_address(other)));
+    CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address(other), 50000)));
+    CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address(other), 5432)));
+  }
+  // Other hosts, private ones included, stay reachable, but not on a wildcard listener's port.
+  CHECK(policy.endpoint_allowed(Endpoint(make_address("10.0.0.6"), 5432)));
+  CHECK(policy.endpoint_allowed(Endpoint(make_address("8.8.8.8"), 50000)));
+  CHECK_FALSE(policy.endpoint_allowed(Endpoint(make_address("8.8.8.8"), 3478)));
+  CHECK(policy.endpoint_allowed(Endpoint(make_address("8.8.8.8"), 5349)));
+}

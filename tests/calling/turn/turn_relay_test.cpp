@@ -464,3 +464,15 @@ TEST_CASE("a TCP client without an allocation is closed after the grace period; 
                         exchange) == 0);
   CHECK(allocated.closed_within(3000));
 }
+
+TEST_CASE("a wildcard relay address is refused at start-up", "[turn]") {
+  for (const char* wildcard : {"0.0.0.0", "::"}) {
+    INFO(wildcard);
+    RelayOptions o = Relay::options(false);
+    (std::string(wildcard) == "::" ? o.relay_address_v6 : o.public_address_v4) = wildcard;
+    TurnRelay relay(std::move(o));
+    auto started = relay.start();
+    REQUIRE_FALSE(started.ok());
+    CHECK_THAT(started.error().message, Catch::Contains("not a wildcard"));
+  }
+}
