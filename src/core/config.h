@@ -89,6 +89,7 @@ struct Config {
   int64_t turn_max_allocation_kbps = 10000;  // each direction; 0 = unlimited
   int64_t turn_max_total_mbps = 1000;        // each direction; 0 = unlimited
   int64_t turn_udp_receive_buffer_kb = 4096;  // per UDP listener socket; 0 = system default
+  uint32_t turn_max_stream_connections = 10000;
   int64_t turn_stream_allocation_grace_seconds = 30;  // TCP/TLS clients without an allocation
   int64_t turn_poll_interval_us = 200;       // timer polling under load; 0 = per readiness
   int64_t turn_credential_ttl_seconds = 3600;

@@ -108,6 +108,9 @@ class RelayMetrics {
     m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"send_failed\"}", "", sum_of(&T::dropped_send_failed));
     m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"truncated\"}", "", sum_of(&T::dropped_truncated));
     m.counter_fn("wirebox_turn_dropped_packets_total{reason=\"bandwidth\"}", "", sum_of(&T::dropped_bandwidth));
+    m.counter_fn("wirebox_turn_refused_connections_total",
+                 "TCP/TLS client connections closed at accept: over turn.max_stream_connections",
+                 sum_of(&T::refused_connections));
     m.gauge("wirebox_turn_allocations", "TURN allocations active", [f = sum_of(&T::allocations_active)] {
       return static_cast<double>(f());
     });
@@ -147,6 +150,7 @@ Result<std::unique_ptr<CallingService>> CallingService::start(const Config& c, c
   o.max_total_bytes_per_second = static_cast<uint64_t>(c.turn_max_total_mbps) * 1'000'000 / 8;
   o.udp_receive_buffer_bytes = static_cast<int>(c.turn_udp_receive_buffer_kb * 1024);
   o.stream_allocation_grace_ms = static_cast<uint32_t>(c.turn_stream_allocation_grace_seconds * 1000);
+  o.max_stream_connections = c.turn_max_stream_connections;
   o.poll_interval_us = static_cast<uint32_t>(c.turn_poll_interval_us);
 
   const std::pair<std::string, turn::ClientTransport> wanted[3] = {

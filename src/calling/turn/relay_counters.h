@@ -26,6 +26,7 @@ struct RelayCounters {
   C dropped_send_failed{0};   // socket buffer full or send error
   C dropped_truncated{0};     // datagram larger than the receive buffer
   C dropped_bandwidth{0};     // over the allocation's or the relay's bandwidth cap
+  C refused_connections{0};   // TCP/TLS connections closed at accept: over max_stream_connections
 
   static void add(C& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
 };

@@ -47,6 +47,9 @@ struct RelayOptions {
   // (so also bounding a stalled TLS handshake), it is closed at a check that finds none (never
   // allocated, expired, or refreshed to 0). 0 = never checked.
   uint32_t stream_allocation_grace_ms = 30'000;
+  // TCP and TLS client connections open at once on TURN's own listeners (those on the HTTPS
+  // port count against its http.max_connections); beyond, new ones are closed at once.
+  uint32_t max_stream_connections = 10000;
   // Under load the loops poll their UDP sockets on a timer of this period instead of waking per
   // datagram (see SocketPoller); 0 = always wake per readiness.
   uint32_t poll_interval_us = 200;

@@ -6,13 +6,17 @@
 // coturn's client (and, likely, others) reads one message per record and loses the rest of a
 // record holding several. Closing the connection ends its allocation; a connection found
 // without an allocation (RelayOptions::stream_allocation_grace_ms after its start, and as often
-// after that) is closed, so idle or half-open clients cannot hold sockets forever.
+// after that) is closed, so idle or half-open clients cannot hold sockets forever. The read
+// buffer starts small (a client that never authenticates costs a few KiB, not a whole frame's
+// 68 KiB) and grows to kReadBuffer only for a frame that needs it. The listener counts live
+// connections through `slot` (dropped with the connection) to cap them.
 //
 // Ownership: keeps itself alive with shared_from_this while I/O is pending; the shard only
 // holds a ClientLink* to it between on_client_message and on_link_closed.
 // Thread safety: lives on its shard's io_context thread.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -28,15 +32,18 @@ namespace wirebox::turn {
 template <class Stream>
 class StreamConnection final : public ClientLink, public std::enable_shared_from_this<StreamConnection<Stream>> {
  public:
-  static constexpr size_t kReadBuffer = 65536 + 4096;
+  static constexpr size_t kInitialReadBuffer = 4096;
+  static constexpr size_t kReadBuffer = 65536 + 4096;  // the largest frame, padded, fits
   static constexpr size_t kMaxBacklog = 1 << 20;
 
-  StreamConnection(Stream stream, TurnShard& shard, ClientAddress address, ClientTransport transport)
+  StreamConnection(Stream stream, TurnShard& shard, ClientAddress address, ClientTransport transport,
+                   std::shared_ptr<void> slot = {})
       : stream_(std::move(stream)),
         shard_(shard),
         address_(address),
         transport_(transport),
-        buffer_(kReadBuffer),
+        slot_(std::move(slot)),
+        buffer_(kInitialReadBuffer),
         allocation_check_(stream_.get_executor()) {}
 
   // For TLS the handshake runs first; then reading starts.
@@ -55,11 +62,13 @@ class StreamConnection final : public ClientLink, public std::enable_shared_from
   TurnShard& shard_;
   ClientAddress address_;
   ClientTransport transport_;
+  std::shared_ptr<void> slot_;
   std::vector<uint8_t> buffer_;
   size_t filled_ = 0;
   std::vector<uint8_t> writing_;  // in flight
-  std::vector<uint8_t> pending_;  // queued behind it
-  std::vector<size_t> pending_sizes_;  // message boundaries in pending_ (TLS writes one at a time)
+  std::vector<uint8_t> pending_;  // queued behind it, from pending_head_ on
+  size_t pending_head_ = 0;       // bytes of pending_ already taken (TLS; compacted as it grows)
+  std::deque<size_t> pending_sizes_;  // message boundaries in pending_ (TLS writes one at a time)
   boost::asio::steady_timer allocation_check_;
   bool closed_ = false;
 };

@@ -198,16 +198,23 @@ void TurnRelay::Impl::accept(Acceptor& a) {
     if (!ec) {
       boost::system::error_code ep_ec;
       auto remote = socket.remote_endpoint(ep_ec);
-      if (!ep_ec) {
+      auto& open = shared->stream_connections;
+      if (!ep_ec && open.fetch_add(1) >= shared->options.max_stream_connections) {
+        open.fetch_sub(1);
+        target.counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
+        boost::system::error_code ignored;
+        socket.close(ignored);  // over the cap: closed at once
+      } else if (!ep_ec) {
+        std::shared_ptr<void> slot(nullptr, [&open](void*) { open.fetch_sub(1); });
         ClientAddress address{a.id, Endpoint(remote.address(), remote.port())};
         TurnShard& shard = *target.shard;
         // The connection must start on its own loop's thread.
         if (a.transport == ClientTransport::kTcp) {
-          auto c = std::make_shared<TcpConnection>(std::move(socket), shard, address, a.transport);
+          auto c = std::make_shared<TcpConnection>(std::move(socket), shard, address, a.transport, std::move(slot));
           asio::post(target.io, [c] { c->start(); });
         } else {
           auto c = std::make_shared<TlsConnection>(asio::ssl::stream<tcp::socket>(std::move(socket), *tls), shard,
-                                                   address, a.transport);
+                                                   address, a.transport, std::move(slot));
           asio::post(target.io, [c] { c->start(); });
         }
       }
@@ -268,6 +275,7 @@ RelayTotals TurnRelay::totals() const {
     t.dropped_send_failed += v(c.dropped_send_failed);
     t.dropped_truncated += v(c.dropped_truncated);
     t.dropped_bandwidth += v(c.dropped_bandwidth);
+    t.refused_connections += v(c.refused_connections);
   }
   t.dropped = t.dropped_malformed + t.dropped_no_allocation + t.dropped_no_permission + t.dropped_forbidden_peer +
               t.dropped_send_failed + t.dropped_truncated + t.dropped_bandwidth;

@@ -29,6 +29,7 @@ struct RelayTotals {
   uint64_t dropped = 0;  // every drop reason together; by reason (see RelayCounters):
   uint64_t dropped_malformed = 0, dropped_no_allocation = 0, dropped_no_permission = 0, dropped_forbidden_peer = 0,
            dropped_send_failed = 0, dropped_truncated = 0, dropped_bandwidth = 0;
+  uint64_t refused_connections = 0;
 };
 
 class TurnRelay {

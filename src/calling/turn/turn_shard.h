@@ -65,6 +65,7 @@ struct RelayShared {
   PeerAddressPolicy policy;
   NonceIssuer nonces;
   AllocationQuota quota;
+  std::atomic<uint32_t> stream_connections{0};  // open on TURN's own TCP/TLS listeners
 };
 
 // A client as the relay sees it: which listener, from where. The allocation key (the 5-tuple).

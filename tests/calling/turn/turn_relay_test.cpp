@@ -476,3 +476,83 @@ TEST_CASE("a wildcard relay address is refused at start-up", "[turn]") {
     CHECK_THAT(started.error().message, Catch::Contains("not a wildcard"));
   }
 }
+
+namespace {
+
+// One STUN request over a TCP client and its answer (empty if none within 2 s).
+auto tcp_exchange(const TcpClient& client) {
+  return [&client](std::span<const uint8_t> bytes) {
+    REQUIRE(::send(client.fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+    pollfd p{client.fd, POLLIN, 0};
+    std::vector<uint8_t> in(2048);
+    ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(client.fd, in.data(), in.size(), 0) : -1;
+    in.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return in;
+  };
+}
+
+int tcp_binding(const TcpClient& client) {
+  test::TurnTestSession session;
+  return session.request(StunMethod::kBinding, [](StunMessageWriter&) {}, tcp_exchange(client));
+}
+
+}  // namespace
+
+TEST_CASE("TCP connections beyond max_stream_connections are closed at accept; a closed one frees its place",
+          "[turn][relay]") {
+  RelayOptions o = Relay::options(true);
+  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+  o.max_stream_connections = 2;
+  Relay r(o);
+  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
+  auto first = std::make_unique<TcpClient>(server);
+  TcpClient second(server);
+  REQUIRE(tcp_binding(*first) == 0);
+  REQUIRE(tcp_binding(second) == 0);
+  TcpClient third(server);
+  CHECK(third.closed_within(3000));
+  CHECK(r.relay.totals().refused_connections == 1);
+  CHECK(tcp_binding(second) == 0);  // the others are untouched
+
+  // Once the server has seen the first one go, a new connection gets its place (bounded: 3 s).
+  first.reset();
+  bool served = false;
+  for (int attempt = 0; attempt < 60 && !served; ++attempt) {
+    TcpClient next(server);
+    served = !next.closed_within(50) && tcp_binding(next) == 0;
+  }
+  CHECK(served);
+}
+
+TEST_CASE("a TCP client's frames larger than its first read buffer are relayed whole", "[turn][relay]") {
+  RelayOptions o = Relay::options(true);
+  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+  Relay r(o);
+  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
+  TcpClient client(server);
+  test::TurnTestSession session;
+  use_credentials(session, "secret", 1, now_seconds() + 60);
+  auto exchange = tcp_exchange(client);
+  REQUIRE(session.allocate(exchange) == 0);
+  Socket peer;
+  REQUIRE(session.request(StunMethod::kChannelBind,
+                          [&](StunMessageWriter& w) {
+                            w.add_u32(attr::kChannelNumber, uint32_t{0x4001} << 16);
+                            w.add_xor_address(attr::kXorPeerAddress, peer.local());
+                          },
+                          exchange) == 0);
+  // 4 KiB, then 16 KiB, then 60000 bytes: each larger than the buffer before it.
+  for (size_t size : {size_t{100}, size_t{4090}, size_t{16000}, size_t{60000}}) {
+    INFO(size);
+    std::vector<uint8_t> frame(4 + ((size + 3) & ~size_t{3}), 0);
+    write_channel_data_header(frame.data(), 0x4001, static_cast<uint16_t>(size));
+    for (size_t i = 0; i < size; ++i) frame[4 + i] = static_cast<uint8_t>(i * 7 + size);
+    REQUIRE(::send(client.fd, frame.data(), frame.size(), 0) == static_cast<ssize_t>(frame.size()));
+    pollfd p{peer.fd, POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 2000) == 1);
+    std::vector<uint8_t> got(65536);
+    ssize_t n = ::recv(peer.fd, got.data(), got.size(), 0);
+    REQUIRE(n == static_cast<ssize_t>(size));
+    CHECK(std::equal(got.begin(), got.begin() + n, frame.begin() + 4));
+  }
+}
