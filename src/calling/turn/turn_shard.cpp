@@ -89,7 +89,11 @@ TokenBucket TurnShard::cap(uint64_t bytes_per_second, int64_t now) const {
   return TokenBucket(bytes_per_second, std::max(bytes_per_second, kMinBurstBytes), now);
 }
 
-bool TurnShard::within_caps(TokenBucket& allocation, TokenBucket& shard, size_t bytes, int64_t now) {
+bool TurnShard::within_caps(TokenBucket& allocation, TokenBucket& shard, size_t payload_bytes, int64_t now) {
+  // Each packet also costs its IPv4 and UDP headers: charged for payload alone, empty packets
+  // were free and a client could relay hundreds of thousands a second under any cap.
+  constexpr size_t kPacketOverheadBytes = 28;
+  const size_t bytes = payload_bytes + kPacketOverheadBytes;
   if (!allocation.try_take(bytes, now)) {
     RelayCounters::add(counters_.dropped_bandwidth);
     return false;

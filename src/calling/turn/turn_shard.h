@@ -151,7 +151,7 @@ class TurnShard {
                                const Auth& auth);
   void send_to_peer(Allocation& allocation, std::span<const uint8_t> data, const Endpoint& peer, int64_t now);
   // Charges a packet to its allocation's and the shard's bucket; false (counted) if either is short.
-  bool within_caps(TokenBucket& allocation, TokenBucket& shard, size_t bytes, int64_t now);
+  bool within_caps(TokenBucket& allocation, TokenBucket& shard, size_t payload_bytes, int64_t now);
   TokenBucket cap(uint64_t bytes_per_second, int64_t now) const;
   int64_t now_ms() const { return clock_(); }
 

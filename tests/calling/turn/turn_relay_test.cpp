@@ -207,6 +207,9 @@ namespace {
 std::atomic<int64_t> test_clock_ms{0};
 int64_t test_clock() { return test_clock_ms.load(); }
 
+// A packet's payload such that, with the 28 bytes of headers the caps charge, it costs 1000.
+constexpr size_t kPayload = 1000 - 28;
+
 RelayOptions capped_options(uint64_t allocation_bytes_per_second, uint64_t total_bytes_per_second, int loops) {
   RelayOptions o = Relay::options(true);
   o.clock_ms = test_clock;
@@ -260,32 +263,33 @@ struct Counts {
 TEST_CASE("an allocation over its bandwidth cap gets the cap through; others are unaffected",
           "[turn][relay][bandwidth]") {
   test_clock_ms = 1'000'000'000;
-  // 100 kB/s per allocation and direction: the burst is one second's worth, 100 packets of 1000 bytes.
+  // 100 kB/s per allocation and direction: the burst is one second's worth, 100 packets of 1000 bytes
+  // (kPayload plus the 28 bytes of IP and UDP headers each packet is charged).
   Relay r(capped_options(100'000, 0, 1));
   CallLeg a(r), b(r);
 
   Counts before = Counts::of(r);
-  a.send_to_peer(150, 1000);
+  a.send_to_peer(150, kPayload);
   Counts after = Counts::of(r);
   CHECK(after.to_peers - before.to_peers == 100);
   CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
 
   test_clock_ms += 500;  // refills 50 000 bytes
   before = after;
-  a.send_to_peer(100, 1000);
+  a.send_to_peer(100, kPayload);
   after = Counts::of(r);
   CHECK(after.to_peers - before.to_peers == 50);
   CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
 
   before = after;
-  b.send_to_peer(100, 1000);  // b has its own bucket, still full
+  b.send_to_peer(100, kPayload);  // b has its own bucket, still full
   after = Counts::of(r);
   CHECK(after.to_peers - before.to_peers == 100);
   CHECK(after.dropped_bandwidth == before.dropped_bandwidth);
 
   // The other direction has its own bucket, full although a's towards the peer is empty.
   before = after;
-  std::vector<uint8_t> media(1000, 0x66);
+  std::vector<uint8_t> media(kPayload, 0x66);
   uint64_t received = 0;
   for (int sent = 0; sent < 150;) {
     for (int k = 0; k < 16 && sent < 150; ++k, ++sent) a.peer.send_to(a.relayed, media);
@@ -306,6 +310,14 @@ TEST_CASE("an allocation over its bandwidth cap gets the cap through; others are
   CHECK(after.to_clients - before.to_clients == 100);
   CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
   CHECK(received <= 100);
+
+  // Empty packets are not free: 28 bytes each, so a second's worth is 3571 of them.
+  test_clock_ms += 10'000;
+  before = Counts::of(r);
+  b.send_to_peer(4000, 0);
+  after = Counts::of(r);
+  CHECK(after.to_peers - before.to_peers == 100'000 / 28);
+  CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 4000 - 100'000 / 28);
 }
 
 TEST_CASE("the relay-wide bandwidth cap holds across allocations and is split over the loops",
@@ -315,14 +327,14 @@ TEST_CASE("the relay-wide bandwidth cap holds across allocations and is split ov
     Relay r(capped_options(0, 100'000, 1));
     CallLeg a(r), b(r);
     Counts before = Counts::of(r);
-    a.send_to_peer(100, 1000);  // within the burst: all pass
-    b.send_to_peer(100, 1000);  // the relay's bucket is empty now, although b's is unlimited
+    a.send_to_peer(100, kPayload);  // within the burst: all pass
+    b.send_to_peer(100, kPayload);  // the relay's bucket is empty now, although b's is unlimited
     Counts after = Counts::of(r);
     CHECK(after.to_peers - before.to_peers == 100);
     CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 100);
     test_clock_ms += 1000;
     before = after;
-    b.send_to_peer(100, 1000);
+    b.send_to_peer(100, kPayload);
     after = Counts::of(r);
     CHECK(after.to_peers - before.to_peers == 100);
     CHECK(after.dropped_bandwidth == before.dropped_bandwidth);
@@ -331,7 +343,7 @@ TEST_CASE("the relay-wide bandwidth cap holds across allocations and is split ov
     Relay r(capped_options(0, 200'000, 2));
     CallLeg a(r);  // on one loop, whose share is 100 kB/s
     Counts before = Counts::of(r);
-    a.send_to_peer(150, 1000);
+    a.send_to_peer(150, kPayload);
     Counts after = Counts::of(r);
     CHECK(after.to_peers - before.to_peers == 100);
     CHECK(after.dropped_bandwidth - before.dropped_bandwidth == 50);
