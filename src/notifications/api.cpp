@@ -9,6 +9,10 @@ using namespace http;
 
 namespace {
 
+// A page also ends once its events reach this much JSON: counted only, a page of 10000 (what the
+// official client asks for) of large messages was gigabytes of memory for one request.
+constexpr size_t kMaxPageBytes = 16u << 20;
+
 nlohmann::json to_json(const Notification& n) { return {{"id", n.id}, {"payload", n.payload}}; }
 
 // The client named in the query, else the one the token is bound to.
@@ -35,7 +39,7 @@ void register_routes(Router& router, NotificationStore& store) {
       }
       size = std::clamp<size_t>(size, 100, 10000);
     }
-    auto page = store.list(req.identity.user_id, *client, since, size);
+    auto page = store.list(req.identity.user_id, *client, since, size, kMaxPageBytes);
     if (!page) return error_response(page.error());
     nlohmann::json list = nlohmann::json::array();
     for (const auto& n : page->notifications) list.push_back(to_json(n));

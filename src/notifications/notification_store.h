@@ -40,9 +40,11 @@ class NotificationStore {
   virtual ~NotificationStore() = default;
   // Appends all deliveries in one commit; returns their ids in order.
   virtual Result<std::vector<std::string>> append(const std::vector<Delivery>& deliveries) = 0;
-  // Notifications visible to client after `since` (all if empty); 404 if since is unknown.
+  // Notifications visible to client after `since` (all if empty); 404 if since is unknown. At
+  // most `size` of them, and no more once their payloads' JSON text reaches `max_bytes` (at
+  // least one, however large); has_more says whether either limit cut the page.
   virtual Result<Page> list(const std::string& user_id, const std::string& client_id, const std::string& since,
-                            size_t size) = 0;
+                            size_t size, size_t max_bytes = SIZE_MAX) = 0;
   virtual std::optional<Notification> last(const std::string& user_id, const std::string& client_id) = 0;
   virtual std::optional<Notification> find(const std::string& user_id, const std::string& client_id,
                                            const std::string& id) = 0;

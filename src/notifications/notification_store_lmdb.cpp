@@ -229,8 +229,9 @@ class LmdbStore final : public LmdbNotificationStore {
   }
 
   Result<Page> list(const std::string& user_id, const std::string& client_id, const std::string& since,
-                    size_t size) override {
+                    size_t size, size_t max_bytes) override {
     Page page;
+    size_t bytes = 0;
     std::string prefix = user_prefix(user_id);
     ReadTxn txn(env_);
     Cursor cur(txn.get(), queue_db_);
@@ -252,10 +253,11 @@ class LmdbStore final : public LmdbNotificationStore {
     for (; rc == MDB_SUCCESS && has_prefix(k, prefix); rc = cur.get(k, v, MDB_NEXT)) {
       std::string_view payload;
       if (!visible(as_view(v), client_id, payload)) continue;
-      if (page.notifications.size() == size) {
+      if (page.notifications.size() == size || (!page.notifications.empty() && bytes + payload.size() > max_bytes)) {
         page.has_more = true;
         break;
       }
+      bytes += payload.size();
       page.notifications.push_back(to_notification(k, payload));
     }
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) check(rc, "lmdb list");

@@ -283,3 +283,30 @@ TEST_CASE("lmdb store: a user's queue is capped at max_per_user; the oldest go, 
   CHECK(store->list(kBob, "phone", "", 1000)->notifications.size() == 100);
   CHECK(numbers(*store->list(kBob, "phone", "", 1000)).front() == 1000);
 }
+
+TEST_CASE("lmdb store: a page also ends at its byte budget, with at least one notification") {
+  test::TempDir dir;
+  auto store = make_lmdb_notification_store(options(dir));
+  std::vector<Delivery> batch;
+  for (int i = 0; i < 5; ++i) {
+    Delivery d = event(kAlice, i);
+    d.payload[0]["blob"] = std::string(1000, 'x');  // each payload ~1030 bytes of JSON
+    batch.push_back(std::move(d));
+  }
+  REQUIRE(store->append(batch));
+  auto two = store->list(kAlice, "c1", "", 100, 2500);
+  REQUIRE(two);
+  CHECK(numbers(*two) == std::vector<int>{0, 1});
+  CHECK(two->has_more);
+  auto rest = store->list(kAlice, "c1", two->notifications.back().id, 100, 2500);
+  REQUIRE(rest);
+  CHECK(numbers(*rest) == std::vector<int>{2, 3});
+  auto one = store->list(kAlice, "c1", "", 100, 10);  // smaller than any: still one per page
+  REQUIRE(one);
+  CHECK(numbers(*one) == std::vector<int>{0});
+  CHECK(one->has_more);
+  auto all = store->list(kAlice, "c1", "", 100, 1 << 20);
+  REQUIRE(all);
+  CHECK(numbers(*all) == std::vector<int>{0, 1, 2, 3, 4});
+  CHECK_FALSE(all->has_more);
+}
