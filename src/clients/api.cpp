@@ -202,9 +202,11 @@ Response ClientsApi::add_client(Request& req) {
   std::string replaced;
   auto client = clients_.add(req.identity.user_id, std::move(n), options_.max_permanent, &replaced);
   if (!client) return error_response(client.error());
-  if (!replaced.empty())
+  if (!replaced.empty()) {
     events_.publish_one({req.identity.user_id, {}, json::array({{{"type", "user.client-remove"},
                                                                {"client", {{"id", replaced}}}}})});
+    if (on_removed_) on_removed_(req.identity.user_id, replaced);
+  }
   // Visible to every client of the user, the new one included (core reads it right away via
   // GET /notifications/last).
   auto queued = events_.publish_one(
@@ -248,6 +250,7 @@ Response ClientsApi::delete_client(Request& req) {
     return error_response(s.error());
   events_.publish_one({req.identity.user_id, {},
                        json::array({{{"type", "user.client-remove"}, {"client", {{"id", client->id}}}}})});
+  if (on_removed_) on_removed_(req.identity.user_id, client->id);
   return empty_response(200);
 }
 

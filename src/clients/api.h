@@ -4,6 +4,7 @@
 // clients.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "auth/rate_limiter.h"
@@ -29,6 +30,10 @@ class ClientsApi {
   ClientsApi(ClientsOptions options, ClientStore& clients, users::UserStore& users, auth::SessionService& sessions,
              notifications::EventPublisher& events);
   void register_routes(http::Router& router);
+  // Called (on the request's thread, after its user.client-remove event is stored) for every
+  // client deleted or replaced: the daemon closes the client's WebSockets with it.
+  using ClientRemoved = std::function<void(const std::string& user_id, const std::string& client_id)>;
+  void on_client_removed(ClientRemoved callback) { on_removed_ = std::move(callback); }
 
  private:
   http::Response add_client(http::Request& req);
@@ -46,6 +51,7 @@ class ClientsApi {
   auth::SessionService& sessions_;  // a deleted client's cookies are revoked
   notifications::EventPublisher& events_;
   auth::RateLimiter wrong_passwords_;  // per user: the password checks are as guessable as a login
+  ClientRemoved on_removed_;
 };
 
 }  // namespace wirebox::clients

@@ -56,6 +56,7 @@ struct Config {
   int64_t notifications_max_per_user = 100000;
   // [websocket]
   int websocket_max_queued_frames = 1024;
+  int websocket_max_sockets_per_user = 32;
   int websocket_idle_timeout_seconds = 60;
   // [assets]
   int64_t assets_max_upload_mb = 25;       // personal users

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,8 +55,10 @@ using TlsStream = boost::beast::ssl_stream<LoopStream>;
 using UpgradeMessage = boost::beast::http::request<boost::beast::http::string_body>;
 // Runs on the connection's I/O loop with the authenticated request (identity set for
 // Access::kUser), the original message (for the handshake answer) and the TLS stream, which
-// now belongs to the handler. Must not block.
-using UpgradeHandler = std::function<void(Request& req, UpgradeMessage&& message, TlsStream&& stream)>;
+// now belongs to the handler. `connection_slot` is the connection's place in
+// ServerOptions::max_connections: keep it as long as the connection is open. Must not block.
+using UpgradeHandler = std::function<void(Request& req, UpgradeMessage&& message, TlsStream&& stream,
+                                          std::shared_ptr<void> connection_slot)>;
 
 struct UpgradeRoute {
   std::vector<std::string> segments;

@@ -231,17 +231,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto* bytes = static_cast<const uint8_t*>(data.data());
     std::vector<uint8_t> already_read(bytes, bytes + data.size());
     buffer_.consume(buffer_.size());
-    // The connection keeps counting against max_connections while the other protocol serves
-    // it: this session ends now, the slot when that protocol drops the connection.
-    auto count = srv_.connections;
-    count->fetch_add(1);
-    server_metrics().open_connections.fetch_add(1);
-    std::shared_ptr<void> slot(nullptr, [count](void*) {
-      count->fetch_sub(1);
-      server_metrics().open_connections.fetch_sub(1);
-    });
     try {
-      srv_.opt.shared_port->adopt(std::move(stream_), std::move(already_read), std::move(slot));
+      srv_.opt.shared_port->adopt(std::move(stream_), std::move(already_read), connection_slot());
     } catch (const std::exception& e) {
       log::error("http", std::string("shared port handler failed: ") + e.what());
     }
@@ -582,13 +573,26 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // For a connection handed to another protocol (TURN on this port, a WebSocket): it keeps
+  // counting against max_connections while that protocol serves it; this session ends now,
+  // the slot when that protocol drops the connection.
+  std::shared_ptr<void> connection_slot() {
+    auto count = srv_.connections;
+    count->fetch_add(1);
+    server_metrics().open_connections.fetch_add(1);
+    return std::shared_ptr<void>(nullptr, [count](void*) {
+      count->fetch_sub(1);
+      server_metrics().open_connections.fetch_sub(1);
+    });
+  }
+
   void hand_off(const UpgradeRoute& u, Request& req) {
     server_metrics().upgrades.inc();
     beast::get_lowest_layer(stream_).expires_never();
     // The handshake answer is built from the message: give it back its header fields.
     static_cast<bhttp::fields&>(parser_->get()) = req.headers;
     try {
-      u.handler(req, parser_->release(), std::move(stream_));
+      u.handler(req, parser_->release(), std::move(stream_), connection_slot());
     } catch (const std::exception& e) {
       log::error("http", std::string("upgrade handler failed: ") + e.what());
     }

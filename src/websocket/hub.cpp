@@ -35,6 +35,8 @@ struct HubMetrics {
       "wirebox_websocket_slow_consumer_disconnects_total", "WebSockets closed because their send queue was full");
   http::Counter& expired = http::Metrics::instance().counter("wirebox_websocket_token_expiry_closes_total",
                                                              "WebSockets closed because the access token expired");
+  http::Counter& evicted = http::Metrics::instance().counter(
+      "wirebox_websocket_evicted_total", "WebSockets closed because their user opened more than max_sockets_per_user");
   http::Counter& accepted =
       http::Metrics::instance().counter("wirebox_websocket_accepted_total", "WebSocket handshakes completed");
 
@@ -67,7 +69,8 @@ struct Hub::Impl {
   size_t count = 0;
 
   explicit Impl(HubOptions o) : opt(o) {}
-  void add(const std::string& user, const std::string& client, const std::shared_ptr<Socket>& s);
+  // Registers s; returns the user's oldest socket, unregistered, if that made one too many.
+  std::shared_ptr<Socket> add(const std::string& user, const std::string& client, const std::shared_ptr<Socket>& s);
   void remove(const std::string& user, Socket* s);
 };
 
@@ -75,8 +78,10 @@ namespace {
 
 class Socket : public std::enable_shared_from_this<Socket> {
  public:
-  Socket(std::shared_ptr<Hub::Impl> hub, TlsSocket&& stream, http::Identity identity, std::string client)
+  Socket(std::shared_ptr<Hub::Impl> hub, TlsSocket&& stream, http::Identity identity, std::string client,
+         std::shared_ptr<void> connection_slot)
       : hub_(std::move(hub)),
+        slot_(std::move(connection_slot)),
         ws_(std::move(stream)),
         user_(std::move(identity.user_id)),
         client_(std::move(client)),
@@ -107,6 +112,17 @@ class Socket : public std::enable_shared_from_this<Socket> {
   net::any_io_executor executor() { return ws_.get_executor(); }
   // On the socket's loop: the account was suspended or deleted.
   void close_blocked() { close(bws::close_reason(bws::close_code::policy_error, "account blocked")); }
+  // On the socket's loop: sends what is queued, then closes.
+  void close_after_queue(const bws::close_reason& reason) {
+    if (closing_) return;
+    closing_ = true;
+    if (writing_ || !out_.empty()) {
+      pending_close_ = reason;
+      if (!writing_) write_next();
+    } else {
+      do_close(reason);
+    }
+  }
 
   // On the socket's loop.
   void enqueue(const Frame& frame, bool text = false) {
@@ -134,7 +150,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
     registered_ = true;
     metrics().open.fetch_add(1);
     metrics().accepted.inc();
-    hub_->add(user_, client_, shared_from_this());
+    if (auto oldest = hub_->add(user_, client_, shared_from_this())) {
+      metrics().evicted.inc();
+      net::post(oldest->executor(), [oldest] {
+        oldest->close(bws::close_reason(bws::close_code::policy_error, "too many sockets for this user"));
+      });
+    }
     if (expires_at_ > 0) {
       expiry_.expires_after(std::chrono::seconds(std::max<int64_t>(0, expires_at_ - now_seconds())));
       expiry_.async_wait([self = shared_from_this()](beast::error_code e) {
@@ -177,12 +198,12 @@ class Socket : public std::enable_shared_from_this<Socket> {
       self->queued_bytes_ -= self->out_.front().data->size();
       self->out_.pop_front();
       if (ec) return self->abort();
+      if (!self->out_.empty()) return self->write_next();
       if (self->pending_close_) {
         auto reason = *self->pending_close_;
         self->pending_close_.reset();
-        return self->do_close(reason);
+        self->do_close(reason);
       }
-      if (!self->out_.empty()) self->write_next();
     });
   }
 
@@ -217,6 +238,7 @@ class Socket : public std::enable_shared_from_this<Socket> {
   }
 
   std::shared_ptr<Hub::Impl> hub_;
+  std::shared_ptr<void> slot_;  // the connection's place in the HTTP server's max_connections
   bws::stream<TlsSocket> ws_;
   std::string user_, client_;
   int64_t expires_at_;
@@ -233,10 +255,17 @@ class Socket : public std::enable_shared_from_this<Socket> {
 
 }  // namespace
 
-void Hub::Impl::add(const std::string& user, const std::string& client, const std::shared_ptr<Socket>& s) {
+std::shared_ptr<Socket> Hub::Impl::add(const std::string& user, const std::string& client,
+                                       const std::shared_ptr<Socket>& s) {
   std::lock_guard<std::mutex> lock(mu);
-  by_user[user].push_back(Entry{client, s.get(), s});
+  auto& v = by_user[user];
+  v.push_back(Entry{client, s.get(), s});
   ++count;
+  if (v.size() <= opt.max_sockets_per_user) return nullptr;
+  auto oldest = v.front().socket.lock();
+  v.erase(v.begin());
+  --count;
+  return oldest;
 }
 
 void Hub::Impl::remove(const std::string& user, Socket* s) {
@@ -246,8 +275,7 @@ void Hub::Impl::remove(const std::string& user, Socket* s) {
   auto& v = it->second;
   for (size_t i = 0; i < v.size(); ++i) {
     if (v[i].raw != s) continue;
-    v[i] = std::move(v.back());
-    v.pop_back();
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));  // in opening order: the oldest is first
     --count;
     break;
   }
@@ -258,7 +286,8 @@ Hub::Hub(HubOptions options) : impl_(std::make_shared<Impl>(options)) { metrics(
 
 Hub::~Hub() = default;
 
-void Hub::accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream) {
+void Hub::accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream,
+                 std::shared_ptr<void> connection_slot) {
   std::string client = req.query_param("client").value_or(req.identity.client_id);
   auto lean = TlsSocket::take_over(stream);
   if (!lean) {
@@ -267,7 +296,7 @@ void Hub::accept(http::Request& req, http::UpgradeMessage&& message, http::TlsSt
     beast::get_lowest_layer(stream).socket().close(ignored);
     return;
   }
-  auto s = std::make_shared<Socket>(impl_, std::move(*lean), req.identity, std::move(client));
+  auto s = std::make_shared<Socket>(impl_, std::move(*lean), req.identity, std::move(client), std::move(connection_slot));
   s->start(std::move(message));
 }
 
@@ -309,6 +338,24 @@ void Hub::disconnect_user(const std::string& user_id) {
   }
 }
 
+void Hub::disconnect_client(const std::string& user_id, const std::string& client_id) {
+  std::vector<std::shared_ptr<Socket>> targets;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->by_user.find(user_id);
+    if (it == impl_->by_user.end()) return;
+    for (const auto& e : it->second)
+      if (e.client == client_id)
+        if (auto s = e.socket.lock()) targets.push_back(std::move(s));
+  }
+  for (auto& s : targets) {
+    auto ex = s->executor();
+    net::post(ex, [s = std::move(s)] {
+      s->close_after_queue(bws::close_reason(bws::close_code::policy_error, "client removed"));
+    });
+  }
+}
+
 size_t Hub::open_sockets() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->count;
@@ -316,8 +363,9 @@ size_t Hub::open_sockets() const {
 
 void register_routes(http::Router& router, Hub& hub) {
   router.add_upgrade("/await", http::Access::kUser,
-                     [&hub](http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream) {
-                       hub.accept(req, std::move(message), std::move(stream));
+                     [&hub](http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream,
+                            std::shared_ptr<void> connection_slot) {
+                       hub.accept(req, std::move(message), std::move(stream), std::move(connection_slot));
                      });
 }
 

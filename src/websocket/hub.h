@@ -27,6 +27,9 @@ struct HubOptions {
   size_t max_queued_frames = 1024;              // per socket
   size_t max_queued_bytes = size_t{16} << 20;   // per socket
   int idle_timeout_seconds = 60;  // nothing received for this long (we ping at half) → closed
+  // Open sockets per user; one more closes the user's oldest (1008): a reconnecting client is
+  // never locked out by its own stale sockets, and no account can hold unbounded sockets.
+  size_t max_sockets_per_user = 32;
 };
 
 class Hub : public notifications::PushSink {
@@ -36,14 +39,19 @@ class Hub : public notifications::PushSink {
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
 
-  // The upgrade handler (see register_routes): takes over the stream of an authenticated request.
-  void accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream);
+  // The upgrade handler (see register_routes): takes over the stream of an authenticated request
+  // and keeps `connection_slot` (its place in the server's max_connections) while it is open.
+  void accept(http::Request& req, http::UpgradeMessage&& message, http::TlsStream&& stream,
+              std::shared_ptr<void> connection_slot = {});
 
   void push(const notifications::Delivery& delivery, const std::string& notification_id, bool transient) override;
 
   size_t open_sockets() const;
   // Closes every socket of the user (policy violation, 1008): for suspended and deleted accounts.
   void disconnect_user(const std::string& user_id);
+  // Closes the user's sockets opened for this client (1008), after what is queued on them (the
+  // client's own user.client-remove event): for a deleted or replaced client.
+  void disconnect_client(const std::string& user_id, const std::string& client_id);
 
   struct Impl;
 

@@ -141,12 +141,16 @@ void Daemon::start() {
   websocket::HubOptions hub_options;
   hub_options.max_queued_frames = static_cast<size_t>(c.websocket_max_queued_frames);
   hub_options.idle_timeout_seconds = c.websocket_idle_timeout_seconds;
+  hub_options.max_sockets_per_user = static_cast<size_t>(c.websocket_max_sockets_per_user);
   d.hub = std::make_unique<websocket::Hub>(hub_options);
   d.events = std::make_unique<notifications::EventPublisher>(*d.notifications, d.hub.get());
   d.users_api = std::make_unique<users::UsersApi>(users_options, *d.users, *d.teams, *d.sessions, *d.events);
   d.clients = clients::make_sqlite_client_store(*d.db);
   d.clients_api = std::make_unique<clients::ClientsApi>(clients::ClientsOptions{c.domain, c.max_permanent_clients, c.login_attempts_per_minute},
                                                         *d.clients, *d.users, *d.sessions, *d.events);
+  d.clients_api->on_client_removed([hub = d.hub.get()](const std::string& user, const std::string& client) {
+    hub->disconnect_client(user, client);
+  });
   d.conversations = conversations::make_sqlite_conversation_store(*d.db);
   d.conversations_api = std::make_unique<conversations::ConversationsApi>(
       conversations::ConversationsOptions{c.domain, static_cast<size_t>(c.conversations_max_group_size)},

@@ -11,6 +11,7 @@
 #include "http/gzip.h"
 #include "support/temp_dir.h"
 #include "support/tls_client.h"
+#include "support/ws_client.h"
 
 using namespace wirebox;
 using nlohmann::json;
@@ -243,9 +244,23 @@ TEST_CASE("clients: first without password, then password required; prekeys clai
 
   auto bound = c.request("POST", "/access?client_id=" + cid, "", {{"Cookie", "zuid=" + a.cookie}});
   REQUIRE(bound.status == 200);
+  // The device's notification socket: it hears of its own removal, then is closed.
+  test::WssClient device(box.port(), "/v8/await?access_token=" + bound.json()["access_token"].get<std::string>() +
+                                         "&client=" + cid);
 
   check_error(c.request("DELETE", "/v8/clients/" + cid, "{}", a.auth()), 403, "missing-auth");
   CHECK(c.request("DELETE", "/v8/clients/" + cid, R"({"password":"secret-password"})", a.auth()).status == 200);
+  bool heard = false;
+  while (auto frame = device.read(std::chrono::milliseconds(3000))) {
+    if (json::parse(frame->data)["payload"][0]["type"] == "user.client-remove") {
+      heard = true;
+      break;
+    }
+  }
+  CHECK(heard);
+  auto closed = device.wait_closed(std::chrono::milliseconds(3000));
+  REQUIRE(closed);
+  CHECK(*closed == 1008);
   CHECK(c.get("/v8/clients", a.auth()).json().empty());
   // The cookie that device was bound to is revoked with it.
   CHECK(c.request("POST", "/access", "", {{"Cookie", "zuid=" + a.cookie}}).status == 403);
