@@ -67,6 +67,8 @@ void register_routes(Router& router, const std::string& domain, conversations::C
                               {"deleted", client_map_json(check.deleted, domain)},
                               {"failed_to_send", json::object()},
                               {"failed_to_confirm_clients", json::object()}};
+               for (const auto& [other, users] : check.redundant_remote)
+                 status["redundant"].update(client_map_json(users, other));
                // A 412 carries the bare status, no {code,label,message} (as wire-server).
                if (check.reject) return json_response(412, status);
 

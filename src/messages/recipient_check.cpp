@@ -7,9 +7,13 @@ RecipientCheck check_recipients(const OtrMessage& message, const std::string& lo
   RecipientCheck r;
   ClientMap provided;
   for (const auto& e : message.recipients) {
+    if (e.domain != local_domain) {
+      r.redundant_remote[e.domain][e.user_id].insert(e.client_id);
+      continue;
+    }
     auto member = member_clients.find(e.user_id);
     bool is_sender_client = e.user_id == sender_user && e.client_id == message.sender_client;
-    if (e.domain != local_domain || member == member_clients.end() || is_sender_client) {
+    if (member == member_clients.end() || is_sender_client) {
       r.redundant[e.user_id].insert(e.client_id);
     } else if (!member->second.count(e.client_id)) {
       r.deleted[e.user_id].insert(e.client_id);

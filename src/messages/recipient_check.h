@@ -17,6 +17,10 @@ using ClientMap = std::map<std::string, std::set<std::string>>;  // user id → 
 struct RecipientCheck {
   ClientMap missing;    // member clients the message has no ciphertext for
   ClientMap redundant;  // ciphertexts for non-members, or for the sending client itself
+  // Ciphertexts addressed under another domain, by domain: this backend does not federate, so
+  // they go nowhere, and they stand for no local client (a local member's client listed under
+  // another domain is still missing).
+  std::map<std::string, ClientMap> redundant_remote;
   ClientMap deleted;    // ciphertexts for clients a member no longer has
   ClientMap deliver;    // where the message goes
   bool reject = false;  // 412: missing clients the strategy cares about

@@ -73,4 +73,22 @@ TEST_CASE("redundant and deleted recipients are reported and never delivered") {
   CHECK(r.deleted.at(kBob) == std::set<std::string>{"gone"});
   CHECK(r.deliver.size() == 1);
   CHECK(r.deliver.at(kBob) == std::set<std::string>{"b1"});
+  // Addressed under another domain: reported under that domain, not as a local client.
+  CHECK(r.redundant_remote.at("other.example").at(kBob) == std::set<std::string>{"b2"});
+  CHECK_FALSE(r.redundant.count(kBob));
+}
+
+TEST_CASE("a member's client addressed under another domain is still missing") {
+  // Every member client has a ciphertext, but two of Bob's are listed under a foreign domain:
+  // nothing is delivered to them, so report_all must refuse the send (it used to be a 201).
+  std::vector<std::pair<std::string, std::string>> to;
+  for (const auto& [user, clients] : kMembers)
+    for (const auto& c : clients)
+      if (user != kBob) to.push_back({user, c});
+  auto m = message(MismatchStrategy::kReportAll, to);
+  for (const auto& c : kMembers.at(kBob)) m.recipients.push_back({"evil.example", kBob, c, "x"});
+  auto r = check_recipients(m, kDomain, kAlice, kMembers);
+  CHECK(r.reject);
+  CHECK(r.missing.at(kBob) == kMembers.at(kBob));
+  CHECK(r.redundant_remote.at("evil.example").at(kBob) == kMembers.at(kBob));
 }

@@ -212,9 +212,18 @@ TEST_CASE("message sending rejects bad input") {
   CHECK(redundant["redundant"][kDomain][stranger.id] == json::array({stranger.client}));
   CHECK(events_of_type(notifications_of(c, stranger, stranger.client), "conversation.otr-message-add").empty());
 
+  // Alice's second client, addressed under another domain, is missing (412, reported under that
+  // domain as redundant): this backend delivers nothing there (it used to be a silent 201).
+  std::string other = add_client(c, alice);
+  messages::OtrMessage elsewhere = to(alice, {}, "x");
+  elsewhere.recipients.push_back({"evil.example", alice.id, other, "x"});
+  auto mismatch = json::parse(send(c, alice, conv, elsewhere, 412));
+  CHECK(mismatch["missing"][kDomain][alice.id] == json::array({other}));
+  CHECK(mismatch["redundant"]["evil.example"][alice.id] == json::array({other}));
+
   // A client named many times gets the message once (each mention used to store a copy: one
   // small body could store thousands of notifications).
-  std::string second = add_client(c, alice);
+  std::string second = other;
   messages::OtrMessage repeated = to(alice, {}, "x", messages::MismatchStrategy::kIgnoreAll);
   for (int i = 0; i < 500; ++i) repeated.recipients.push_back({kDomain, alice.id, second, "copy " + std::to_string(i)});
   send(c, alice, conv, repeated, 201);
