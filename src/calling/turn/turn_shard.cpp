@@ -11,6 +11,7 @@
 #include "calling/turn/stun_attributes.h"
 #include "calling/turn/stun_message_writer.h"
 #include "calling/turn/turn_shard_allocation.h"
+#include "core/encoding.h"
 
 namespace wirebox::turn {
 
@@ -41,6 +42,10 @@ TurnShard::TurnShard(RelayShared& shared, RelayCounters& counters, boost::asio::
       sweep_timer_(io),
       poller_(io, std::chrono::microseconds(shared.options.poll_interval_us), [this] { on_sockets_ready(); }),
       scratch_(65536 + 128) {
+  // Each loop starts its port search somewhere else in the range: all starting at its bottom,
+  // they walked the same ports and collided on every bind.
+  std::string seed = random_bytes(sizeof next_port_);
+  std::memcpy(&next_port_, seed.data(), sizeof next_port_);
   auto loops = static_cast<uint64_t>(std::max(1, shared.options.loops));
   uint64_t total = shared.options.max_total_bytes_per_second;
   int64_t now = now_ms();

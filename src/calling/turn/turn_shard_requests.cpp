@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "calling/turn/channel_data.h"
 #include "calling/turn/stun_attributes.h"
@@ -9,6 +10,7 @@
 #include "calling/turn/turn_shard.h"
 #include "calling/turn/turn_shard_allocation.h"
 #include "calling/turn/wire_turn_credentials.h"
+#include "core/encoding.h"
 #include "core/time.h"
 
 namespace wirebox::turn {
@@ -252,8 +254,17 @@ bool TurnShard::open_relay_socket(Allocation& a, bool ipv6, bool even_port) {
   socket.non_blocking(true, ec);
   if (ec) return false;
   uint32_t range = uint32_t{o.relay_port_max} - o.relay_port_min + 1;
-  // Walk the range from where the last search stopped, so ports are reused as late as possible.
-  for (uint32_t tries = 0; tries < std::min<uint32_t>(range, 256); ++tries) {
+  // Walk the range from where the last search stopped, so ports are reused as late as possible;
+  // past a run of 256 taken ones (long-lived allocations the cursor caught up with), jump to
+  // random places: a run must not make the relay answer 508 while most of the range is free.
+  uint32_t sequential = std::min<uint32_t>(range, 256);
+  std::string jumps;
+  for (uint32_t tries = 0; tries < std::min<uint32_t>(range, 512); ++tries) {
+    if (tries == sequential) {
+      jumps = random_bytes(4 * 256);
+      next_port_ = 0;
+    }
+    if (tries >= sequential) std::memcpy(&next_port_, jumps.data() + 4 * (tries - sequential), 4);
     auto port = static_cast<uint16_t>(o.relay_port_min + (next_port_++ % range));
     if (even_port && port % 2) continue;
     socket.bind(Endpoint(address, port), ec);

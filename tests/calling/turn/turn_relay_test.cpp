@@ -568,3 +568,31 @@ TEST_CASE("a TCP client's frames larger than its first read buffer are relayed w
     CHECK(std::equal(got.begin(), got.begin() + n, frame.begin() + 4));
   }
 }
+
+TEST_CASE("an Allocate finds a free relay port past a long run of taken ones", "[turn][relay]") {
+  RelayOptions o = Relay::options(true);
+  // 300 ports below the ephemeral range (nothing else binds there), the first 280 taken.
+  o.relay_port_min = static_cast<uint16_t>(10000 + (::getpid() % 50) * 300);
+  o.relay_port_max = static_cast<uint16_t>(o.relay_port_min + 299);
+  std::vector<std::unique_ptr<Socket>> taken;
+  for (uint16_t port = o.relay_port_min; port < o.relay_port_min + 280; ++port) {
+    auto s = std::make_unique<Socket>();
+    ::close(s->fd);
+    s->fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    Endpoint at(kLoopback.address(), port);
+    REQUIRE(::bind(s->fd, at.data(), at.size()) == 0);
+    taken.push_back(std::move(s));
+  }
+  Relay r(o);
+  // Whichever port the search starts at, every Allocate gets one of the 20 free ports (it used
+  // to give up with 508 after 256 taken ones in a row).
+  for (int i = 0; i < 10; ++i) {
+    Client c;
+    c.server = r.endpoint();
+    use_credentials(c, "secret", 1, now_seconds() + 60);
+    REQUIRE(c.allocate() == 0);
+    auto relayed = decode_xor_address(c.response.find(attr::kXorRelayedAddress)->value, c.response.transaction_id());
+    REQUIRE(relayed);
+    CHECK(relayed->port() >= o.relay_port_min + 280);
+  }
+}
