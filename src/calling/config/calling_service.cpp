@@ -36,10 +36,13 @@ Result<std::vector<std::string>> load_turn_secrets(const std::string& path, bool
   if (!in) return ApiError::internal("cannot read TURN secret file " + path);
   std::vector<std::string> secrets;
   std::string line;
+  // Line i is key index i, blank lines included: a retired secret's line is emptied, not
+  // deleted, or every later index would shift and the credentials signed with them fail.
   while (std::getline(in, line)) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) secrets.push_back(line);
+    secrets.push_back(line);
   }
+  while (!secrets.empty() && secrets.back().empty()) secrets.pop_back();  // the last line signs
   if (secrets.empty()) return ApiError::internal("TURN secret file " + path + " holds no secret");
   return secrets;
 }

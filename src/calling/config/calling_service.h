@@ -62,7 +62,9 @@ class CallingService {
   int64_t ttl_seconds_ = 3600;
 };
 
-// Secrets file: one secret per line. Creates it (0600, one random 256-bit hex secret) when
+// Secrets file: one secret per line, line i (from 0) being key index i; an empty line is a
+// retired index (credentials naming it are refused), trailing empty lines are ignored and the
+// last secret signs new credentials. Creates it (0600, one random 256-bit hex secret) when
 // `create` and it does not exist.
 Result<std::vector<std::string>> load_turn_secrets(const std::string& path, bool create);
 

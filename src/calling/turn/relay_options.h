@@ -18,7 +18,7 @@ struct ListenerSpec {
 
 struct RelayOptions {
   std::string realm = "wirebox.localhost";
-  // Shared secrets by key index (the k= of Wire usernames); index 0 is the current one.
+  // Shared secrets by key index (the k= of Wire usernames); an empty one is retired (refused).
   std::vector<std::string> secrets;
   std::vector<ListenerSpec> listeners;
   std::string tls_cert_file;  // PEM chain and key for kTls listeners

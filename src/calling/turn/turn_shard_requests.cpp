@@ -110,7 +110,8 @@ bool TurnShard::authenticate(const StunMessage& m, const ClientAddress&, ClientL
   }
   auto parsed = parse_wire_turn_username(username->text());
   bool ok = realm->text() == shared_.options.realm && parsed && parsed->expires_at >= now_seconds() &&
-            static_cast<size_t>(parsed->key_index) < shared_.options.secrets.size();
+            static_cast<size_t>(parsed->key_index) < shared_.options.secrets.size() &&
+            !shared_.options.secrets[parsed->key_index].empty();  // a retired key
   if (ok) {
     auth.username = std::string(username->text());
     auth.user = std::string(parsed->random);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "calling/config/calling_service.h"
@@ -95,6 +96,22 @@ TEST_CASE("TURN secrets are generated once, 0600, and read back by line", "[call
   CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_all) ==
         std::filesystem::perms::none);
   CHECK_FALSE(load_turn_secrets(dir.path() + "/absent", false).ok());
+
+  // Rotation: an emptied line keeps its index (deleting it shifted every later one), trailing
+  // blank lines do not count.
+  std::string rotated = dir.path() + "/rotated";
+  {
+    std::ofstream out(rotated);
+    out << "\nsecond\r\nthird \n\n";
+  }
+  auto keys = load_turn_secrets(rotated, false);
+  REQUIRE(keys.ok());
+  CHECK(*keys == std::vector<std::string>{"", "second", "third"});
+  {
+    std::ofstream out(rotated);
+    out << "\n\n";
+  }
+  CHECK_FALSE(load_turn_secrets(rotated, false).ok());
 }
 
 TEST_CASE("the relay's counters are in /metrics while the service runs", "[calling][config][metrics]") {

@@ -127,6 +127,20 @@ TEST_CASE("Allocate needs valid, unexpired Wire credentials", "[turn][relay]") {
   CHECK(r.relay.totals().allocations_active == 2);
 }
 
+TEST_CASE("a retired (empty) key index is refused; the indices after it still work", "[turn][relay]") {
+  RelayOptions o = Relay::options(false);
+  o.secrets = {"old-secret", "", "secret"};
+  Relay r(o);
+  Client retired, before, after;
+  for (Client* c : {&retired, &before, &after}) c->server = r.endpoint();
+  use_credentials(retired, "", 1, now_seconds() + 60);
+  use_credentials(before, "old-secret", 0, now_seconds() + 60);
+  use_credentials(after, "secret", 2, now_seconds() + 60);
+  CHECK(retired.allocate() == 401);
+  CHECK(before.allocate() == 0);
+  CHECK(after.allocate() == 0);
+}
+
 TEST_CASE("loopback peers are refused unless allowed", "[turn][relay]") {
   Relay r(false);
   Client c;
