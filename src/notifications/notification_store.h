@@ -68,6 +68,9 @@ struct LmdbStoreOptions {
   // client whose `since` was among them gets 404 from /notifications and resyncs, as after
   // retention trimming. Bounds what one busy user with an offline client can take from the store.
   size_t max_per_user = 100000;
+  // When an append finds the store full, notifications older than half the retention are
+  // deleted early, then older than a quarter, ..., but never younger than this (then: 507).
+  int64_t pressure_min_window_ms = 3600 * 1000;
 };
 
 // The LMDB queue: one environment per process (opening the same directory twice in one

@@ -12,8 +12,9 @@
 // Writes: append() queues its batch and waits; one committer thread takes every queued batch,
 // writes them in one transaction, commits (LMDB fsyncs the commit), informs the commit observer
 // and wakes the appenders. Ids are taken on that thread, so id order == commit order. Between
-// commits the same thread runs bounded trim passes. Reads use their own read-only transactions
-// (MDB_NOTLS: any thread, never blocked by the writer).
+// commits the same thread runs bounded trim passes; a batch that finds the map full makes it trim
+// early (commit()) and retry. Reads use their own read-only transactions (MDB_NOTLS: any
+// thread, never blocked by the writer).
 #include <lmdb.h>
 
 #include <chrono>
@@ -37,6 +38,9 @@ namespace wirebox::notifications {
 namespace {
 
 constexpr size_t kSortKeyBytes = 16;
+// Keys per transaction when trimming a full store: deletes copy pages too, so small ones are
+// likelier to find room.
+constexpr size_t kPressureTrimBatch = 1000;
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -387,6 +391,57 @@ class LmdbStore final : public LmdbNotificationStore {
   }
 
   void commit(std::deque<Pending*>& batch, const CommitObserver& observer) {
+    int rc = write_batch(batch);
+    // The store is full. Refusing every append would stop all messaging until retention frees
+    // space (weeks), and one busy sender could bring that about. Instead the oldest
+    // notifications go early, as retention would take them: whole sweeps with a cutoff of half
+    // the retention, then a quarter, ... down to pressure_min_window_ms, retrying the batch
+    // after each. A client whose `since` went gets 404 from /notifications and resyncs.
+    for (int64_t window = opt_.retention_ms / 2; rc == MDB_MAP_FULL && window >= opt_.pressure_min_window_ms;
+         window /= 2) {
+      size_t freed = 0;
+      try {
+        std::lock_guard<std::mutex> trim_lock(trim_mu_);
+        std::string resume;
+        TrimResult r;
+        do {
+          r = trim_before(static_cast<uint64_t>(std::max<int64_t>(0, now_ms() - window)), resume, kPressureTrimBatch);
+          freed += r.deleted;
+        } while (!r.sweep_done);
+      } catch (const std::exception& e) {
+        log::error("notifications", std::string("trim under pressure failed: ") + e.what());
+        break;
+      }
+      if (freed == 0) continue;
+      pressure_trimmed_.inc(freed);
+      log::warn("notifications", "store full: deleted notifications older than " + std::to_string(window / 1000) +
+                                     " s early count=" + std::to_string(freed));
+      rc = write_batch(batch);
+    }
+    if (rc != MDB_SUCCESS) {
+      log::error("notifications", std::string("append failed: ") + mdb_strerror(rc));
+      ApiError e = rc == MDB_MAP_FULL ? ApiError{507, "server-error", "Notification store is full"}
+                                      : ApiError::internal("notification store write failed");
+      for (Pending* p : batch) {
+        p->ids.clear();
+        p->error = e;
+      }
+      return;
+    }
+    if (observer) {
+      for (Pending* p : batch) {
+        try {
+          observer(*p->deliveries, p->ids);
+        } catch (const std::exception& e) {
+          log::error("notifications", std::string("commit observer failed: ") + e.what());
+        }
+      }
+    }
+  }
+
+  // Writes every queued batch in one transaction and commits it; the LMDB status.
+  int write_batch(std::deque<Pending*>& batch) {
+    for (Pending* p : batch) p->ids.clear();
     MDB_txn* txn = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, 0, &txn);
     std::string last_id;
@@ -417,25 +472,7 @@ class LmdbStore final : public LmdbNotificationStore {
     } else if (txn) {
       mdb_txn_abort(txn);
     }
-    if (rc != MDB_SUCCESS) {
-      log::error("notifications", std::string("append failed: ") + mdb_strerror(rc));
-      ApiError e = rc == MDB_MAP_FULL ? ApiError{507, "server-error", "Notification store is full"}
-                                      : ApiError::internal("notification store write failed");
-      for (Pending* p : batch) {
-        p->ids.clear();
-        p->error = e;
-      }
-      return;
-    }
-    if (observer) {
-      for (Pending* p : batch) {
-        try {
-          observer(*p->deliveries, p->ids);
-        } catch (const std::exception& e) {
-          log::error("notifications", std::string("commit observer failed: ") + e.what());
-        }
-      }
-    }
+    return rc;
   }
 
   static std::string count_key(const std::string& user_id) {
@@ -505,24 +542,30 @@ class LmdbStore final : public LmdbNotificationStore {
   // each user's queue (ids are time-ordered, so the first live one ends that user) and jumps to
   // the next user.
   TrimResult trim_locked(int64_t now) {
+    return trim_before(static_cast<uint64_t>(std::max<int64_t>(0, now - opt_.retention_ms)), trim_resume_,
+                       opt_.trim_batch);
+  }
+
+  // One pass of at most `batch` keys from `resume` (updated; empty = from the start) deleting
+  // notifications older than cutoff_ms. Under trim_mu_.
+  TrimResult trim_before(uint64_t cutoff_ms, std::string& resume, size_t batch) {
     TrimResult r;
-    uint64_t cutoff_ms = static_cast<uint64_t>(std::max<int64_t>(0, now - opt_.retention_ms));
     MDB_txn* txn = nullptr;
     check(mdb_txn_begin(env_, nullptr, 0, &txn), "lmdb trim txn");
     try {
       Cursor cur(txn, queue_db_);
       MDB_val k, v;
       int rc;
-      if (trim_resume_.empty()) {
+      if (resume.empty()) {
         rc = cur.get(k, v, MDB_FIRST);
       } else {
-        k = as_val(trim_resume_);
+        k = as_val(resume);
         rc = cur.get(k, v, MDB_SET_RANGE);
       }
       size_t steps = 0;
       std::string key;
       std::unordered_map<std::string, uint64_t> removed;  // user → expired notifications deleted
-      while (rc == MDB_SUCCESS && steps < opt_.trim_batch) {
+      while (rc == MDB_SUCCESS && steps < batch) {
         ++steps;
         key.assign(static_cast<const char*>(k.mv_data), k.mv_size);
         size_t nul = key.find('\0');
@@ -541,11 +584,11 @@ class LmdbStore final : public LmdbNotificationStore {
         }
       }
       if (rc == MDB_NOTFOUND) {
-        trim_resume_.clear();
+        resume.clear();
         r.sweep_done = true;
       } else {
         check(rc, "lmdb trim");
-        trim_resume_.assign(static_cast<const char*>(k.mv_data), k.mv_size);
+        resume.assign(static_cast<const char*>(k.mv_data), k.mv_size);
       }
       for (const auto& [user, gone] : removed) {
         bool counted = false;
@@ -576,6 +619,9 @@ class LmdbStore final : public LmdbNotificationStore {
   std::mutex trim_mu_;
   std::string trim_resume_;  // first key of the next trim pass; empty = from the start
 
+  http::Counter& pressure_trimmed_ = http::Metrics::instance().counter(
+      "wirebox_notifications_pressure_trimmed_total",
+      "Notifications deleted before their retention because the store was full");
   http::Counter& cap_trimmed_ = http::Metrics::instance().counter(
       "wirebox_notifications_cap_trimmed_total", "Notifications deleted because a user's queue exceeded max_per_user");
 

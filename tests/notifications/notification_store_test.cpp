@@ -310,3 +310,44 @@ TEST_CASE("lmdb store: a page also ends at its byte budget, with at least one no
   CHECK(numbers(*all) == std::vector<int>{0, 1, 2, 3, 4});
   CHECK_FALSE(all->has_more);
 }
+
+TEST_CASE("lmdb store: a full store deletes its oldest notifications early instead of refusing appends") {
+  auto fill = [](LmdbStoreOptions o) {
+    o.map_size_bytes = size_t{1} << 20;
+    auto store = make_lmdb_notification_store(o);
+    size_t refused = 0;
+    std::string last_id;
+    for (int i = 0; i < 600; ++i) {  // 600 x 4 KiB: more than twice the 1 MiB map
+      Delivery d = event(kAlice, i);
+      d.payload[0]["blob"] = std::string(4096, 'x');
+      auto ids = store->append({d});
+      if (!ids) {
+        CHECK(ids.error().code == 507);
+        ++refused;
+      } else {
+        last_id = ids->front();
+      }
+    }
+    auto page = store->list(kAlice, "c1", "", 10000);
+    REQUIRE(page);
+    return std::make_tuple(refused, page->notifications.size(), page->notifications.empty() ? "" : page->notifications.back().id, last_id);
+  };
+  SECTION("notifications older than the pressure window go; every append succeeds") {
+    test::TempDir dir;
+    LmdbStoreOptions o = options(dir);
+    o.retention_ms = 4;  // pressure windows of 2 ms and 1 ms: everything but the last few
+    o.pressure_min_window_ms = 1;
+    auto [refused, kept, newest, last] = fill(o);
+    CHECK(refused == 0);
+    CHECK(kept < 600);
+    CHECK(newest == last);
+  }
+  SECTION("nothing older than the minimum window: 507, as before") {
+    test::TempDir dir;
+    LmdbStoreOptions o = options(dir);
+    o.pressure_min_window_ms = 3600 * 1000;  // with 28 days of retention, nothing here is old enough
+    auto [refused, kept, newest, last] = fill(o);
+    CHECK(refused > 0);
+    CHECK(kept + refused == 600);
+  }
+}
