@@ -416,6 +416,10 @@ class LmdbStore final : public LmdbNotificationStore {
       pressure_trimmed_.inc(freed);
       log::warn("notifications", "store full: deleted notifications older than " + std::to_string(window / 1000) +
                                      " s early count=" + std::to_string(freed));
+      // LMDB reuses the pages a transaction freed only from the one after the next (the
+      // snapshot before it stays valid until then): one small write in between lets the retry
+      // have them.
+      mark_pressure_trim();
       rc = write_batch(batch);
     }
     if (rc != MDB_SUCCESS) {
@@ -437,6 +441,18 @@ class LmdbStore final : public LmdbNotificationStore {
         }
       }
     }
+  }
+
+  // Records when the store last trimmed under pressure (meta "pressure_trim_ms"): a write of
+  // a few bytes, whose commit is what matters (see commit()). Failure is harmless.
+  void mark_pressure_trim() {
+    MDB_txn* txn = nullptr;
+    if (mdb_txn_begin(env_, nullptr, 0, &txn) != MDB_SUCCESS) return;
+    std::string name = "pressure_trim_ms";
+    int64_t now = now_ms();
+    MDB_val k = as_val(name), v{sizeof now, &now};
+    if (mdb_put(txn, meta_db_, &k, &v, 0) == MDB_SUCCESS) mdb_txn_commit(txn);
+    else mdb_txn_abort(txn);
   }
 
   // Writes every queued batch in one transaction and commits it; the LMDB status.
