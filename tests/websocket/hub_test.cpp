@@ -49,6 +49,22 @@ bool eventually(Pred&& p, std::chrono::milliseconds timeout = 3000ms) {
   return true;
 }
 
+// A hub served on a test server with the test tokens, for the tests that tune either.
+struct HubServer {
+  websocket::Hub hub;
+  http::Router router;
+  std::unique_ptr<test::TestServer> srv;
+  explicit HubServer(websocket::HubOptions options = {},
+                     http::ServerOptions server = test::TestServer::default_options())
+      : hub(options) {
+    setup(router, hub);
+    srv = std::make_unique<test::TestServer>(router, server);
+  }
+  std::unique_ptr<test::WssClient> open(const std::string& user, const std::string& client) const {
+    return std::make_unique<test::WssClient>(srv->port(), "/await?access_token=" + user + "&client=" + client);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("hub: pushes notifications in order, answers ping with pong") {
@@ -233,81 +249,68 @@ TEST_CASE("hub: binary, oversized and garbage frames close that socket only; the
 TEST_CASE("hub: a socket beyond max_sockets_per_user closes that user's oldest (1008)") {
   websocket::HubOptions options;
   options.max_sockets_per_user = 2;
-  websocket::Hub hub(options);
-  http::Router router;
-  setup(router, hub);
-  test::TestServer srv(router);
+  HubServer s(options);
   uint64_t evicted = counter("wirebox_websocket_evicted_total");
-  test::WssClient first(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
-  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
-  test::WssClient second(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
-  test::WssClient bob(srv.port(), "/await?access_token=" + kBob + "&client=b1");
-  REQUIRE(eventually([&] { return hub.open_sockets() == 3; }));
-  test::WssClient third(srv.port(), "/await?access_token=" + kAlice + "&client=c2");
-  auto code = first.wait_closed(4000ms);
+  auto first = s.open(kAlice, "c1");
+  REQUIRE(eventually([&] { return s.hub.open_sockets() == 1; }));
+  auto second = s.open(kAlice, "c1");
+  auto bob = s.open(kBob, "b1");
+  REQUIRE(eventually([&] { return s.hub.open_sockets() == 3; }));
+  auto third = s.open(kAlice, "c2");
+  auto code = first->wait_closed(4000ms);
   REQUIRE(code);
   CHECK(*code == 1008);
   CHECK(counter("wirebox_websocket_evicted_total") == evicted + 1);
-  CHECK(eventually([&] { return hub.open_sockets() == 3; }));
-  hub.push(delivery(kAlice, 1), "n1", false);
-  hub.push(delivery(kBob, 2), "n2", false);
-  for (auto* ws : {&second, &third, &bob}) {
-    auto f = ws->read();
-    REQUIRE(f);
-  }
+  CHECK(eventually([&] { return s.hub.open_sockets() == 3; }));
+  s.hub.push(delivery(kAlice, 1), "n1", false);
+  s.hub.push(delivery(kBob, 2), "n2", false);
+  for (auto* ws : {second.get(), third.get(), bob.get()}) CHECK(ws->read());
 }
 
 TEST_CASE("hub: disconnect_client closes that client's sockets after what is queued for them") {
-  websocket::Hub hub;
-  http::Router router;
-  setup(router, hub);
-  test::TestServer srv(router);
-  test::WssClient gone(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
-  test::WssClient kept(srv.port(), "/await?access_token=" + kAlice + "&client=c2");
-  REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
-  hub.push(delivery(kAlice, 1), "removal", false);
-  hub.disconnect_client(kAlice, "c1");
-  auto last = gone.read();
+  HubServer s;
+  auto gone = s.open(kAlice, "c1");
+  auto kept = s.open(kAlice, "c2");
+  REQUIRE(eventually([&] { return s.hub.open_sockets() == 2; }));
+  s.hub.push(delivery(kAlice, 1), "removal", false);
+  s.hub.disconnect_client(kAlice, "c1");
+  auto last = gone->read();
   REQUIRE(last);
   CHECK(nlohmann::json::parse(last->data)["id"] == "removal");
-  auto code = gone.wait_closed(4000ms);
+  auto code = gone->wait_closed(4000ms);
   REQUIRE(code);
   CHECK(*code == 1008);
-  CHECK(eventually([&] { return hub.open_sockets() == 1; }));
-  auto f = kept.read();
-  REQUIRE(f);
-  CHECK(nlohmann::json::parse(f->data)["id"] == "removal");
-  hub.push(delivery(kAlice, 2), "later", false);
-  auto g = kept.read();
-  REQUIRE(g);
-  CHECK(nlohmann::json::parse(g->data)["id"] == "later");
+  CHECK(eventually([&] { return s.hub.open_sockets() == 1; }));
+  for (const char* id : {"removal", "later"}) {
+    if (std::string(id) == "later") s.hub.push(delivery(kAlice, 2), "later", false);
+    auto f = kept->read();
+    REQUIRE(f);
+    CHECK(nlohmann::json::parse(f->data)["id"] == id);
+  }
 }
 
 TEST_CASE("hub: open WebSockets count against the server's max_connections") {
-  websocket::Hub hub;
-  http::Router router;
-  setup(router, hub);
-  auto options = test::TestServer::default_options();
-  options.max_connections = 2;
-  test::TestServer srv(router, options);
-  auto a = std::make_unique<test::WssClient>(srv.port(), "/await?access_token=" + kAlice + "&client=c1");
-  test::WssClient b(srv.port(), "/await?access_token=" + kBob + "&client=b1");
-  REQUIRE(eventually([&] { return hub.open_sockets() == 2; }));
+  auto server = test::TestServer::default_options();
+  server.max_connections = 2;
+  HubServer s({}, server);
+  auto a = s.open(kAlice, "c1");
+  auto b = s.open(kBob, "b1");
+  REQUIRE(eventually([&] { return s.hub.open_sockets() == 2; }));
   // A third connection is closed at once (it used to be served: the sockets were not counted).
   bool refused = false;
   try {
-    test::HttpsClient c(srv.port());
+    test::HttpsClient c(s.srv->port());
     refused = c.wait_closed(2000ms);
   } catch (const std::exception&) {
     refused = true;
   }
   CHECK(refused);
   a.reset();
-  REQUIRE(eventually([&] { return hub.open_sockets() == 1; }));
+  REQUIRE(eventually([&] { return s.hub.open_sockets() == 1; }));
   bool served = false;
   for (int attempt = 0; attempt < 50 && !served; ++attempt) {
     try {
-      test::HttpsClient c(srv.port());
+      test::HttpsClient c(s.srv->port());
       served = c.get("/await?access_token=" + kAlice).status == 404;
     } catch (const std::exception&) {
       std::this_thread::sleep_for(20ms);

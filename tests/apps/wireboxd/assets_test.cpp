@@ -112,6 +112,68 @@ size_t files_under(const std::string& dir) {
 
 std::string asset_path(const std::string& key) { return "/v8/assets/" + kDomain + "/" + key; }
 
+// For the upload-limit tests: a daemon with extra settings, and one upload body that can be sent
+// whole or stalled halfway (its client gives up after 2 s, and the upload is dropped).
+struct UploadRig {
+  test::TempDir dir;
+  std::unique_ptr<Daemon> daemon;
+  uint16_t port = 0;
+  std::string body;
+  std::vector<std::thread> stalled;
+
+  UploadRig(const std::map<std::string, std::string>& settings, size_t asset_bytes, unsigned seed) {
+    auto overrides = box_config(dir.path());
+    for (const auto& [key, value] : settings) overrides[key] = value;
+    auto config = load_config(std::nullopt, overrides);
+    REQUIRE(config.ok());
+    daemon = std::make_unique<Daemon>(config.value());
+    daemon->start();
+    port = daemon->port();
+    std::string bytes = random_bytes_of(asset_bytes, seed);
+    body = multipart("B", R"({"public":true})", bytes, md5_base64(bytes));
+  }
+  ~UploadRig() {
+    for (auto& t : stalled)
+      if (t.joinable()) t.join();
+  }
+  User user(const std::string& name) const {
+    HttpsClient c(port);
+    return make_user(c, name);
+  }
+  std::string head(const User& u) const {
+    return "POST /v8/assets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + u.token +
+           "\r\nContent-Type: multipart/mixed; boundary=B\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  }
+  test::HttpResponse whole(const User& u) const {
+    HttpsClient c(port);
+    return c.send_raw(head(u) + body);
+  }
+  size_t temp_files() const { return files_under(dir.path() + "/assets/tmp"); }
+  // Starts an upload that sends half its body and then nothing; returns once its temp file is there.
+  void stall(const User& u) {
+    size_t before = temp_files();
+    stalled.emplace_back([this, u] {
+      try {
+        HttpsClient c(port, test::ClientOptions{"127.0.0.1", std::chrono::milliseconds(2000)});
+        c.send_raw(head(u) + body.substr(0, body.size() / 2));
+      } catch (const std::exception&) {
+        // the client's timeout: it closes the connection and the upload is dropped
+      }
+    });
+    for (int waited = 0; waited < 500 && temp_files() <= before; ++waited)  // bounded: ~5 s
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(temp_files() == before + 1);
+  }
+  // Waits for the stalled uploads to end and leave nothing behind.
+  void end_stalled() {
+    for (auto& t : stalled) t.join();
+    stalled.clear();
+    for (int waited = 0; waited < 500 && temp_files() > 0; ++waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(temp_files() == 0);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("an upload in the client's format is stored and streamed back byte-exact") {
@@ -248,56 +310,19 @@ TEST_CASE("an asset uploaded as an HTML page is served so that no browser runs i
 }
 
 TEST_CASE("upload limits: uploads per minute, and bytes per hour counting uploads still running") {
-  test::TempDir dir;
-  auto overrides = box_config(dir.path());
-  overrides["assets.upload_mb_per_hour"] = "1";
-  overrides["assets.uploads_per_minute"] = "12";
-  auto config = load_config(std::nullopt, overrides);
-  REQUIRE(config.ok());
-  Daemon daemon(config.value());
-  daemon.start();
-  uint16_t port = daemon.port();
-  User alice, bob;
-  {
-    HttpsClient c(port);
-    alice = make_user(c, "alice");
-    bob = make_user(c, "bob");
-  }
-  std::string bytes = random_bytes_of(600 * 1024, 9);
-  std::string body = multipart("B", R"({"public":true})", bytes, md5_base64(bytes));
-  auto head = [&](const User& u) {
-    return "POST /v8/assets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + u.token +
-           "\r\nContent-Type: multipart/mixed; boundary=B\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  };
-  auto whole = [&](const User& u) {
-    HttpsClient c(port);
-    return c.send_raw(head(u) + body).status;
-  };
-  auto temp_files = [&] { return files_under(dir.path() + "/assets/tmp"); };
+  UploadRig rig({{"assets.upload_mb_per_hour", "1"}, {"assets.uploads_per_minute", "12"}}, 600 * 1024, 9);
+  User alice = rig.user("alice"), bob = rig.user("bob");
+  uint16_t port = rig.port;
+  auto whole = [&](const User& u) { return rig.whole(u).status; };
 
-  // Two 600 KiB uploads stall halfway (their clients give up after 2 s): both started below
-  // the 1 MiB an hour, so both were let in, and together they may store 1.2 MiB.
-  std::vector<std::thread> stalled;
-  for (int i = 0; i < 2; ++i) {
-    stalled.emplace_back([&] {
-      try {
-        HttpsClient c(port, test::ClientOptions{"127.0.0.1", std::chrono::milliseconds(2000)});
-        c.send_raw(head(alice) + body.substr(0, body.size() / 2));
-      } catch (const std::exception&) {
-        // the client's timeout: it closes the connection and the upload is dropped
-      }
-    });
-    for (int waited = 0; waited < 500 && temp_files() < static_cast<size_t>(i + 1); ++waited)  // bounded: ~5 s
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(temp_files() == static_cast<size_t>(i + 1));
-  }
+  // Two 600 KiB uploads stall halfway: both started below the 1 MiB an hour, so both were let
+  // in, and together they may store 1.2 MiB.
+  rig.stall(alice);
+  rig.stall(alice);
   // A third one while they run is refused (it used to get in: only stored bytes counted).
   CHECK(whole(alice) == 429);
   CHECK(whole(bob) == 201);  // the limit is per user
-  for (auto& t : stalled) t.join();
-  for (int waited = 0; waited < 500 && temp_files() > 0; ++waited)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(temp_files() == 0);
+  rig.end_stalled();
 
   // Dropped uploads give their reservation back; stored bytes count for the hour.
   CHECK(whole(alice) == 201);
@@ -317,67 +342,23 @@ TEST_CASE("upload limits: uploads per minute, and bytes per hour counting upload
 }
 
 TEST_CASE("upload limits: uploads in flight, per user (429) and in all (503)") {
-  test::TempDir dir;
-  auto overrides = box_config(dir.path());
-  overrides["assets.max_user_uploads_in_flight"] = "2";
-  overrides["assets.max_uploads_in_flight"] = "3";
-  auto config = load_config(std::nullopt, overrides);
-  REQUIRE(config.ok());
-  Daemon daemon(config.value());
-  daemon.start();
-  uint16_t port = daemon.port();
-  User alice, bob, carol;
-  {
-    HttpsClient c(port);
-    alice = make_user(c, "alice");
-    bob = make_user(c, "bob");
-    carol = make_user(c, "carol");
-  }
-  std::string bytes = random_bytes_of(200 * 1024, 11);
-  std::string body = multipart("B", R"({"public":true})", bytes, md5_base64(bytes));
-  auto head = [&](const User& u) {
-    return "POST /v8/assets HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + u.token +
-           "\r\nContent-Type: multipart/mixed; boundary=B\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-  };
-  auto whole = [&](const User& u) {
-    HttpsClient c(port);
-    return c.send_raw(head(u) + body);
-  };
-  auto temp_files = [&] { return files_under(dir.path() + "/assets/tmp"); };
+  UploadRig rig({{"assets.max_user_uploads_in_flight", "2"}, {"assets.max_uploads_in_flight", "3"}}, 200 * 1024, 11);
+  User alice = rig.user("alice"), bob = rig.user("bob"), carol = rig.user("carol");
+  auto whole = [&](const User& u) { return rig.whole(u); };
 
-  // Uploads that send half their body and then nothing (their clients give up after 2 s) keep
-  // their places until they end.
-  std::vector<std::thread> stalled;
-  auto stall = [&](const User& u) {
-    size_t before = temp_files();
-    stalled.emplace_back([&, u] {
-      try {
-        HttpsClient c(port, test::ClientOptions{"127.0.0.1", std::chrono::milliseconds(2000)});
-        c.send_raw(head(u) + body.substr(0, body.size() / 2));
-      } catch (const std::exception&) {
-        // the client's timeout: it closes the connection and the upload is dropped
-      }
-    });
-    for (int waited = 0; waited < 500 && temp_files() <= before; ++waited)  // bounded: ~5 s
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    REQUIRE(temp_files() == before + 1);
-  };
-  stall(alice);
-  stall(alice);
+  // Stalled uploads keep their places until they end.
+  rig.stall(alice);
+  rig.stall(alice);
   auto third = whole(alice);
   CHECK(third.status == 429);
   CHECK(third.json()["label"] == "client-error");
   CHECK(third.json()["message"] == "Too many uploads in progress, retry later");
-  stall(bob);
+  rig.stall(bob);
   auto fourth = whole(carol);  // carol runs none, but three are running in all
   CHECK(fourth.status == 503);
   CHECK(fourth.json()["label"] == "server-busy");
-  CHECK(temp_files() == 3);  // the refused uploads left nothing
-
-  for (auto& t : stalled) t.join();
-  for (int waited = 0; waited < 500 && temp_files() > 0; ++waited)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(temp_files() == 0);
+  CHECK(rig.temp_files() == 3);  // the refused uploads left nothing
+  rig.end_stalled();
   // Ended uploads, stored or dropped, give their places back.
   CHECK(whole(alice).status == 201);
   CHECK(whole(alice).status == 201);

@@ -90,12 +90,28 @@ struct Relay {
     o.relay_port_max = o.relay_port_min + 9;
     return o;
   }
+  // One TCP listener instead of UDP; loopback peers allowed.
+  static RelayOptions tcp_options() {
+    RelayOptions o = options(true);
+    o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+    return o;
+  }
   Endpoint endpoint() const { return Endpoint(kLoopback.address(), relay.bound_port(0)); }
 };
 
 void use_credentials(test::TurnTestSession& c, const std::string& secret, int key, int64_t expires_at) {
   c.username = make_wire_turn_username(expires_at, key, "tester");
   c.password = wire_turn_password(secret, c.username);
+}
+
+// Allocates for c on r with valid credentials; the relayed address.
+std::optional<Endpoint> allocate_on(const Relay& r, Client& c) {
+  c.server = r.endpoint();
+  use_credentials(c, "secret", 1, now_seconds() + 60);
+  REQUIRE(c.allocate() == 0);
+  auto relayed = decode_xor_address(c.response.find(attr::kXorRelayedAddress)->value, c.response.transaction_id());
+  REQUIRE(relayed);
+  return relayed;
 }
 
 }  // namespace
@@ -166,11 +182,7 @@ TEST_CASE("loopback peers are refused unless allowed", "[turn][relay]") {
 TEST_CASE("ChannelData round trip through an echo peer, then Refresh 0 ends it", "[turn][relay]") {
   Relay r(true);
   Client c;
-  c.server = r.endpoint();
-  use_credentials(c, "secret", 1, now_seconds() + 60);
-  REQUIRE(c.allocate() == 0);
-  auto relayed = decode_xor_address(c.response.find(attr::kXorRelayedAddress)->value, c.response.transaction_id());
-  REQUIRE(relayed);
+  auto relayed = allocate_on(r, c);
   Socket peer;
   auto bind = [&](uint16_t channel) {
     return c.request(StunMethod::kChannelBind, [&](StunMessageWriter& w) {
@@ -461,48 +473,6 @@ struct TcpClient {
 
 }  // namespace
 
-TEST_CASE("a TCP client without an allocation is closed after the grace period; one with an allocation is not",
-          "[turn][relay]") {
-  RelayOptions o = Relay::options(true);
-  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
-  o.stream_allocation_grace_ms = 300;
-  Relay r(o);
-  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
-
-  TcpClient idle(server);
-  CHECK(idle.closed_within(3000));
-
-  // An allocated client over TCP stays past several checks, and is closed once it releases it.
-  TcpClient allocated(server);
-  test::TurnTestSession session;
-  use_credentials(session, "secret", 1, now_seconds() + 60);
-  auto exchange = [&](std::span<const uint8_t> bytes) {
-    REQUIRE(::send(allocated.fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
-    pollfd p{allocated.fd, POLLIN, 0};
-    std::vector<uint8_t> in(2048);
-    ssize_t n = ::poll(&p, 1, 2000) == 1 ? ::recv(allocated.fd, in.data(), in.size(), 0) : -1;
-    in.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    return in;
-  };
-  CHECK(session.allocate(exchange) == 0);
-  CHECK_FALSE(allocated.closed_within(1000));  // three checks passed
-  CHECK(session.request(StunMethod::kRefresh, [](StunMessageWriter& w) { w.add_u32(attr::kLifetime, 0); },
-                        exchange) == 0);
-  CHECK(allocated.closed_within(3000));
-}
-
-TEST_CASE("a wildcard relay address is refused at start-up", "[turn]") {
-  for (const char* wildcard : {"0.0.0.0", "::"}) {
-    INFO(wildcard);
-    RelayOptions o = Relay::options(false);
-    (std::string(wildcard) == "::" ? o.relay_address_v6 : o.public_address_v4) = wildcard;
-    TurnRelay relay(std::move(o));
-    auto started = relay.start();
-    REQUIRE_FALSE(started.ok());
-    CHECK_THAT(started.error().message, Catch::Contains("not a wildcard"));
-  }
-}
-
 namespace {
 
 // One STUN request over a TCP client and its answer (empty if none within 2 s).
@@ -524,18 +494,50 @@ int tcp_binding(const TcpClient& client) {
 
 }  // namespace
 
+TEST_CASE("a TCP client without an allocation is closed after the grace period; one with an allocation is not",
+          "[turn][relay]") {
+  RelayOptions o = Relay::tcp_options();
+  o.stream_allocation_grace_ms = 300;
+  Relay r(o);
+  Endpoint server = r.endpoint();
+
+  TcpClient idle(server);
+  CHECK(idle.closed_within(3000));
+
+  // An allocated client over TCP stays past several checks, and is closed once it releases it.
+  TcpClient allocated(server);
+  test::TurnTestSession session;
+  use_credentials(session, "secret", 1, now_seconds() + 60);
+  auto exchange = tcp_exchange(allocated);
+  CHECK(session.allocate(exchange) == 0);
+  CHECK_FALSE(allocated.closed_within(1000));  // three checks passed
+  CHECK(session.request(StunMethod::kRefresh, [](StunMessageWriter& w) { w.add_u32(attr::kLifetime, 0); },
+                        exchange) == 0);
+  CHECK(allocated.closed_within(3000));
+}
+
+TEST_CASE("a wildcard relay address is refused at start-up", "[turn]") {
+  for (const char* wildcard : {"0.0.0.0", "::"}) {
+    INFO(wildcard);
+    RelayOptions o = Relay::options(false);
+    (std::string(wildcard) == "::" ? o.relay_address_v6 : o.public_address_v4) = wildcard;
+    TurnRelay relay(std::move(o));
+    auto started = relay.start();
+    REQUIRE_FALSE(started.ok());
+    CHECK_THAT(started.error().message, Catch::Contains("not a wildcard"));
+  }
+}
+
 TEST_CASE("TCP connections beyond max_stream_connections are closed at accept; a closed one frees its place",
           "[turn][relay]") {
-  RelayOptions o = Relay::options(true);
-  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+  RelayOptions o = Relay::tcp_options();
   o.max_stream_connections = 2;
   Relay r(o);
-  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
-  auto first = std::make_unique<TcpClient>(server);
-  TcpClient second(server);
+  auto first = std::make_unique<TcpClient>(r.endpoint());
+  TcpClient second(r.endpoint());
   REQUIRE(tcp_binding(*first) == 0);
   REQUIRE(tcp_binding(second) == 0);
-  TcpClient third(server);
+  TcpClient third(r.endpoint());
   CHECK(third.closed_within(3000));
   CHECK(r.relay.totals().refused_connections == 1);
   CHECK(tcp_binding(second) == 0);  // the others are untouched
@@ -544,17 +546,16 @@ TEST_CASE("TCP connections beyond max_stream_connections are closed at accept; a
   first.reset();
   bool served = false;
   for (int attempt = 0; attempt < 60 && !served; ++attempt) {
-    TcpClient next(server);
+    TcpClient next(r.endpoint());
     served = !next.closed_within(50) && tcp_binding(next) == 0;
   }
   CHECK(served);
 }
 
 TEST_CASE("a TCP client's frames larger than its first read buffer are relayed whole", "[turn][relay]") {
-  RelayOptions o = Relay::options(true);
-  o.listeners = {{ClientTransport::kTcp, "127.0.0.1", 0}};
+  RelayOptions o = Relay::tcp_options();
   Relay r(o);
-  Endpoint server(kLoopback.address(), r.relay.bound_port(0));
+  Endpoint server = r.endpoint();
   TcpClient client(server);
   test::TurnTestSession session;
   use_credentials(session, "secret", 1, now_seconds() + 60);
@@ -602,11 +603,6 @@ TEST_CASE("an Allocate finds a free relay port past a long run of taken ones", "
   // to give up with 508 after 256 taken ones in a row).
   for (int i = 0; i < 10; ++i) {
     Client c;
-    c.server = r.endpoint();
-    use_credentials(c, "secret", 1, now_seconds() + 60);
-    REQUIRE(c.allocate() == 0);
-    auto relayed = decode_xor_address(c.response.find(attr::kXorRelayedAddress)->value, c.response.transaction_id());
-    REQUIRE(relayed);
-    CHECK(relayed->port() >= o.relay_port_min + 280);
+    CHECK(allocate_on(r, c)->port() >= o.relay_port_min + 280);
   }
 }
