@@ -542,7 +542,15 @@ TEST_CASE("wirectl backup: taken while messages are sent, restored row-exact and
 
   // With the traffic stopped, a backup restores to exactly the live state.
   std::string quiet = tmp.file("quiet.tar.gz");
+  // What lies at the old fixed temp name is left alone: a symlink there made wirectl write the
+  // archive (secrets included) into its target, a world-readable file kept its mode.
+  std::string victim = tmp.file("victim.txt");
+  test::write_file(victim, "untouched");
+  REQUIRE(::symlink(victim.c_str(), (quiet + ".partial").c_str()) == 0);
   REQUIRE(wirectl(box->ctl({"backup", "create", quiet})).code == 0);
+  CHECK(test::read_file(victim) == "untouched");
+  CHECK((fs::status(quiet).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+  CHECK(fs::is_regular_file(fs::symlink_status(quiet)));
   box.reset();  // stop the live daemon: its files are compared directly below
   REQUIRE(wirectl({"--data-dir", restored2_dir.path(), "backup", "restore", quiet}).code == 0);
   CHECK(dump_sqlite(restored2_dir.path() + "/wirebox.db") == dump_sqlite(live_dir + "/wirebox.db"));

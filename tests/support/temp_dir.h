@@ -23,5 +23,7 @@ class TempDir {
 
 // Writes text to path (truncating); throws std::runtime_error on failure.
 void write_file(const std::string& path, const std::string& text);
+// The whole file; throws std::runtime_error if it cannot be read.
+std::string read_file(const std::string& path);
 
 }  // namespace wirebox::test

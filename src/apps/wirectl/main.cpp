@@ -232,9 +232,13 @@ int backup_create(const Options& o, const std::string& file, bool force) {
   std::error_code ec;
   if (!force && fs::exists(file, ec))
     return fail(o, ApiError{409, "file-exists", file + " exists (pass --force to overwrite)"});
-  std::string partial = file + ".partial";
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file of our own (mkstemp: O_EXCL, mode 0600), renamed over `file` at the end. A fixed
+  // name opened with O_TRUNC wrote the archive, secrets included, through whatever was already
+  // there: a world-readable file kept its mode, a symlink made root overwrite its target.
+  std::string partial = file + ".partial-XXXXXX";
+  int fd = ::mkstemp(partial.data());
   if (fd < 0) return fail(o, ApiError::internal("cannot create " + partial + ": " + std::strerror(errno)));
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   admin::AdminClient client;
   auto timeout = o.timeout(3600);
   auto done = [&](const ApiError& e) {
