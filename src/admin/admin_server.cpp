@@ -104,14 +104,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void send_line(json line, bool keep_open) {
-    out_ = line.dump() + "\n";
+    out_ = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     net::async_write(socket_, net::buffer(out_), [self = shared_from_this(), keep_open](boost::system::error_code ec, size_t) {
       if (!ec && keep_open) self->read_request();
     });
   }
 
   void write_reply() {
-    out_ = reply_.line.dump() + "\n";
+    out_ = reply_.line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     net::async_write(socket_, net::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
       if (ec) return;
       if (!self->reply_.stream_file.empty()) {

@@ -69,7 +69,7 @@ std::string access_link(const DeeplinkOptions& o) {
 }
 
 void register_routes(http::Router& router, const DeeplinkOptions& o) {
-  std::string json = deeplink_document(o).dump();
+  std::string json = deeplink_document(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   router.add(http::Verb::get, "/deeplink.json", http::Access::kPublic,
              [json](http::Request&) { return fixed(json, "application/json"); }, http::Exec::kInline);
 

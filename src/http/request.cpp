@@ -27,7 +27,9 @@ Result<nlohmann::json> Request::json_object() const {
 Response json_response(int status, const nlohmann::json& body) {
   Response r;
   r.status = status;
-  r.body = body.dump();
+  // Strings that are not UTF-8 (a data directory or a setting in another encoding) are replaced,
+  // never thrown on: a throw here would end a request, or an admin command, without an answer.
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.content_type = "application/json";
   return r;
 }

@@ -239,6 +239,15 @@ std::map<std::string, std::string> tree_of(const std::string& dir) { return file
 
 }  // namespace
 
+TEST_CASE("wirectl status answers for a data directory whose name is not UTF-8") {
+  // The reply holds the path: dumping it as JSON threw on the daemon's loop and aborted it.
+  test::TempDir tmp;
+  Box box(tmp.file("data-caf\xe9"));
+  auto status = wirectl(box.ctl({"status"}));
+  CHECK(status.code == 0);
+  CHECK(wirectl(box.ctl({"status"})).code == 0);  // the daemon is still there
+}
+
 TEST_CASE("wirectl: status, users, teams, config and errors against a live daemon") {
   test::TempDir tmp;
   Box box(tmp.path());
