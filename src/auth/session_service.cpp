@@ -71,6 +71,11 @@ Result<SessionService::Refreshed> SessionService::refresh(std::string_view cooki
   if (client_id && *client_id != rec->client_id) {
     if (!client_check_ || !client_check_(rec->user_id, *client_id))
       return ApiError{403, "invalid-credentials", "Unknown client"};
+    // A cookie stays with the device it was bound to while that device exists: moved to another
+    // of the user's clients (their ids are public), a stolen cookie would outlive the deletion
+    // of the stolen device, which revokes only the cookies bound to it.
+    if (!rec->client_id.empty() && client_check_(rec->user_id, rec->client_id))
+      return ApiError{403, "invalid-credentials", "Cookie belongs to another client"};
     if (auto s = cookies_->bind_client(hash, *client_id); !s) return s.error();
     rec->client_id = *client_id;
   }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "auth/session_service.h"
 #include "core/time.h"
 #include "storage/migrations.h"
@@ -150,4 +152,24 @@ TEST_CASE("cookies are stored hashed") {
     plaintext_found = st.integer(0) > 0;
   });
   CHECK_FALSE(plaintext_found);
+}
+
+TEST_CASE("a cookie bound to a client is not moved to another while the first exists") {
+  Fixture f;
+  std::set<std::string> clients = {"c1", "c2"};
+  f.sessions->set_client_check([&](const std::string&, const std::string& c) { return clients.count(c) > 0; });
+  std::string cookie = cookie_value(f.sessions->open("u", true, "")->set_cookie);
+  REQUIRE(f.sessions->refresh(cookie, std::string("c1")).ok());
+  // Moving it to c2 (a stolen cookie hiding from the deletion of c1) is refused.
+  auto moved = f.sessions->refresh(cookie, std::string("c2"));
+  REQUIRE_FALSE(moved.ok());
+  CHECK(moved.error().code == 403);
+  CHECK(moved.error().label == "invalid-credentials");
+  CHECK(f.sessions->refresh(cookie, std::string("c1")).ok());
+  // Once c1 is gone (deleted without revoking this cookie, e.g. before the cookie was bound),
+  // the cookie may be bound anew: the device registered a new client.
+  clients.erase("c1");
+  auto rebound = f.sessions->refresh(cookie, std::string("c2"));
+  REQUIRE(rebound.ok());
+  CHECK(f.sessions->verify(rebound->access["access_token"].get<std::string>())->client_id == "c2");
 }
