@@ -449,29 +449,47 @@ Result<RestoreReport> restore_backup(const std::string& archive_path, const std:
     for (const auto& item : kRestoredItems) chown_like(staging + "/" + item, owner.st_uid, owner.st_gid);
 
   // Swap: move what is there aside (including SQLite's -wal/-shm, which belong to the old
-  // database and would corrupt the restored one), then rename the restored items in.
+  // database and would corrupt the restored one), then rename the restored items in. Any failed
+  // step (an item on its own mount point cannot be renamed: EBUSY, EXDEV) puts everything back
+  // where it was: a data directory left without wirebox.db would start with an empty database
+  // and delete every asset file as an orphan.
   RestoreReport report{std::move(*checked), ""};
-  const std::string previous = data_dir + "/.restore-previous-" + utc_stamp();
+  std::string previous = data_dir + "/.restore-previous-" + utc_stamp() + "-XXXXXX";
   std::vector<std::string> aside = kRestoredItems;
   aside.push_back("wirebox.db-wal");
   aside.push_back("wirebox.db-shm");
+  std::vector<std::string> moved_aside, moved_in;
+  auto undo = [&](const std::string& what) -> ApiError {
+    std::error_code ignored;
+    for (auto it = moved_in.rbegin(); it != moved_in.rend(); ++it)
+      fs::rename(data_dir + "/" + *it, staging + "/" + *it, ignored);
+    bool restored = true;
+    for (auto it = moved_aside.rbegin(); it != moved_aside.rend(); ++it) {
+      std::error_code back;
+      fs::rename(previous + "/" + *it, data_dir + "/" + *it, back);
+      restored = restored && !back;
+    }
+    if (restored && !report.previous_dir.empty()) fs::remove(previous, ignored);
+    return io_error(what + (restored ? "; the data directory is as it was"
+                                     : "; the previous data could not all be put back, it is in " + previous));
+  };
   for (const auto& item : aside) {
     std::string path = data_dir + "/" + item;
     if (!fs::exists(fs::symlink_status(path, ec))) continue;
     if (report.previous_dir.empty()) {
-      fs::create_directory(previous, ec);
-      if (ec) return io_error("cannot create " + previous + ": " + ec.message());
-      fs::permissions(previous, fs::perms::owner_all, fs::perm_options::replace, ec);
+      // mkdtemp: a new directory of our own even for two restores within the same second.
+      if (!::mkdtemp(previous.data())) return io_error("cannot create " + previous + ": " + errno_text());
+      if (as_root) chown_like(previous, owner.st_uid, owner.st_gid);
       report.previous_dir = previous;
     }
     fs::rename(path, previous + "/" + item, ec);
-    if (ec) return io_error("cannot move " + path + " aside (items moved so far are in " + previous + "): " + ec.message());
+    if (ec) return undo("cannot move " + path + " aside: " + ec.message());
+    moved_aside.push_back(item);
   }
   for (const auto& item : kRestoredItems) {
     fs::rename(staging + "/" + item, data_dir + "/" + item, ec);
-    if (ec)
-      return io_error("cannot move the restored " + item + " into " + data_dir + " (the previous data is in " +
-                      previous + "): " + ec.message());
+    if (ec) return undo("cannot move the restored " + item + " into " + data_dir + ": " + ec.message());
+    moved_in.push_back(item);
   }
   if (auto s = fsync_path(data_dir); !s) return s.error();
   return report;

@@ -2,6 +2,8 @@
 // links, manifest mismatches; a refused archive leaves the data directory untouched.
 #include <catch2/catch.hpp>
 
+#include <sys/mount.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <sqlite3.h>
@@ -101,6 +103,42 @@ TEST_CASE("a well-formed archive verifies and restores, the previous data moved 
   CHECK(fs::exists(r->previous_dir + "/wirebox.db-wal"));
   CHECK(fs::exists(r->previous_dir + "/assets/old/x"));
   CHECK_FALSE(fs::exists(data + "/.restore-staging"));
+}
+
+TEST_CASE("a restore that cannot move an item puts the data directory back as it was") {
+  // An assets directory on its own mount point cannot be renamed (EBUSY). The restore used to
+  // stop there with wirebox.db and events already moved aside: the daemon then started on a new,
+  // empty database and deleted every asset as an orphan.
+  test::TempDir tmp;
+  std::vector<Entry> files = {{"wirebox.db", database_bytes(tmp)}, {"assets/a/b/key", "asset bytes"}};
+  auto with_manifest = files;
+  with_manifest.push_back({"MANIFEST.json", manifest_for(files)});
+  write_archive(tmp.file("ok.tar.gz"), with_manifest);
+  std::string data = tmp.file("data");
+  fs::create_directories(data + "/assets");
+  fs::create_directories(data + "/events");
+  test::write_file(data + "/wirebox.db", "old database");
+  test::write_file(data + "/events/data.mdb", "old events");
+  if (::mount("none", (data + "/assets").c_str(), "tmpfs", 0, nullptr) != 0) {
+    WARN("cannot mount a tmpfs here (" << std::strerror(errno) << "): not tested");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{data + "/assets"};
+  test::write_file(data + "/assets/old-asset", "old asset");
+
+  auto r = admin::restore_backup(tmp.file("ok.tar.gz"), data);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("the data directory is as it was"));
+  CHECK(test::read_file(data + "/wirebox.db") == "old database");
+  CHECK(test::read_file(data + "/events/data.mdb") == "old events");
+  CHECK(test::read_file(data + "/assets/old-asset") == "old asset");
+  for (const auto& e : fs::directory_iterator(data)) {
+    INFO(e.path().string());
+    CHECK(e.path().filename().string().rfind(".restore-", 0) != 0);  // nothing left behind
+  }
 }
 
 TEST_CASE("archives a backup never produces are refused before anything is written") {
