@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -205,4 +207,23 @@ TEST_CASE("the data directory lock is exclusive and released with its holder") {
     CHECK(second.error().label == "data-dir-busy");
   }
   CHECK(admin::DataDirLock::try_acquire(tmp.path()).ok());
+}
+
+TEST_CASE("root taking the data directory lock leaves the lock file to the directory's owner") {
+  if (::geteuid() != 0) {
+    WARN("not root: not tested");
+    return;
+  }
+  test::TempDir tmp;
+  std::string data = tmp.file("data");
+  fs::create_directories(data);
+  REQUIRE(::chown(data.c_str(), 65534, 65534) == 0);
+  {
+    auto lock = admin::DataDirLock::try_acquire(data);
+    REQUIRE(lock.ok());
+  }
+  struct stat st {};
+  REQUIRE(::stat((data + "/wireboxd.lock").c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);  // root-owned 0600, the daemon running as the owner could not open it
+  CHECK(st.st_gid == 65534);
 }
