@@ -39,11 +39,11 @@ bool RateLimiter::allow(const std::string& key, int64_t now_ms) {
   return true;
 }
 
-bool RateLimiter::exhausted(const std::string& key, int64_t now_ms) {
+void RateLimiter::give_back(const std::string& key, int64_t now_ms) {
   constexpr int64_t kWindowMs = 60000;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = windows_.find(key);
-  return it != windows_.end() && now_ms - it->second.start_ms < kWindowMs && it->second.count >= limit_;
+  if (it != windows_.end() && now_ms - it->second.start_ms < kWindowMs && it->second.count > 0) --it->second.count;
 }
 
 }  // namespace wirebox::auth

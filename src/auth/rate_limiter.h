@@ -22,9 +22,11 @@ class RateLimiter {
   explicit RateLimiter(int limit_per_minute) : limit_(limit_per_minute) {}
   // Records one event; false if the key is over its limit in the current window.
   bool allow(const std::string& key, int64_t now_ms);
-  // True if the key has used up its limit in the current window; records nothing. For limits
-  // on failures (wrong passwords): checked before the attempt, recorded only when it fails.
-  bool exhausted(const std::string& key, int64_t now_ms);
+  // Takes back one event allow() recorded for the key in the current window. For limits on
+  // failures (wrong passwords): allow() reserves a place before the attempt (so attempts running
+  // side by side cannot all pass a check made before any of them failed), give_back() returns it
+  // when the attempt succeeds.
+  void give_back(const std::string& key, int64_t now_ms);
 
  private:
   struct Window {

@@ -93,12 +93,11 @@ Status ClientsApi::reauthenticate(const Request& req, const json& body) {
   if (!password.value()) return ApiError{403, "missing-auth", "Re-authentication via password required"};
   const std::string& user = req.identity.user_id;
   int64_t now = now_ms();
-  if (wrong_passwords_.exhausted(user, now)) return ApiError{429, "client-error", "Too many wrong passwords, retry later"};
+  // A place is reserved before the check and given back when the password is right.
+  if (!wrong_passwords_.allow(user, now)) return ApiError{429, "client-error", "Too many wrong passwords, retry later"};
   auto hash = users_.password_hash(user);
-  if (!hash || !auth::verify_password(*password.value(), *hash)) {
-    wrong_passwords_.allow(user, now);
-    return ApiError::authentication_failed();
-  }
+  if (!hash || !auth::verify_password(*password.value(), *hash)) return ApiError::authentication_failed();
+  wrong_passwords_.give_back(user, now);
   return {};
 }
 

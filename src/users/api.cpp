@@ -270,13 +270,11 @@ Response UsersApi::login(Request& req) {
   // nothing and let the right guess in.
   std::string account = user ? "user:" + user->id : email.value() ? "email:" + *email.value() : "handle:" + *handle.value();
   for (char& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (per_account_.exhausted(account, now)) return error_response(too_frequent);
+  if (!per_account_.allow(account, now)) return error_response(too_frequent);  // reserved, given back on success
   std::string hash = user ? users_.password_hash(user->id).value_or(dummy_hash_) : dummy_hash_;
   bool ok = auth::verify_password(*password, hash) && user.has_value();
-  if (!ok) {
-    per_account_.allow(account, now);
-    return error_response(ApiError::authentication_failed());
-  }
+  if (!ok) return error_response(ApiError::authentication_failed());
+  per_account_.give_back(account, now);
   if (user->status == "suspended") return error_response({403, "suspended", "Account suspended."});
   bool persist = req.query_param("persist").value_or("false") == "true";
   auto session = sessions_.open(user->id, persist, label.value().value_or(""));

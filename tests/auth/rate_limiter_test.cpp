@@ -13,18 +13,6 @@ TEST_CASE("rate limiter allows the limit per key per minute") {
   CHECK(rl.allow("a", 61000));          // next window
 }
 
-TEST_CASE("exhausted() tells a used-up key without recording an event") {
-  RateLimiter rl(2);
-  CHECK_FALSE(rl.exhausted("a", 1000));
-  CHECK_FALSE(rl.exhausted("a", 1000));  // asking records nothing
-  CHECK(rl.allow("a", 1000));
-  CHECK_FALSE(rl.exhausted("a", 1000));
-  CHECK(rl.allow("a", 1000));
-  CHECK(rl.exhausted("a", 1000));
-  CHECK_FALSE(rl.exhausted("b", 1000));
-  CHECK_FALSE(rl.exhausted("a", 61000));  // next window
-}
-
 TEST_CASE("per-address limits count an IPv4 address alone and an IPv6 address with its /64") {
   using wirebox::auth::address_limit_key;
   CHECK(address_limit_key("192.0.2.7") == "ip:192.0.2.7");
@@ -38,4 +26,21 @@ TEST_CASE("per-address limits count an IPv4 address alone and an IPv6 address wi
   CHECK(address_limit_key("::1") == "ip:::/64");
   CHECK(address_limit_key("") == "ip:");
   CHECK(address_limit_key("not:an:address") == "ip:not:an:address");
+}
+
+TEST_CASE("give_back() returns a reserved place within the window only") {
+  RateLimiter rl(2);
+  CHECK(rl.allow("a", 1000));
+  CHECK(rl.allow("a", 1000));
+  CHECK_FALSE(rl.allow("a", 1000));  // both places reserved: a third attempt is refused at once
+  rl.give_back("a", 1000);           // one attempt succeeded
+  CHECK(rl.allow("a", 1000));
+  rl.give_back("b", 1000);           // unknown key: nothing happens
+  CHECK(rl.allow("b", 1000));
+  CHECK(rl.allow("b", 1000));
+  CHECK_FALSE(rl.allow("b", 1000));
+  rl.give_back("a", 61000);  // the window is over: nothing to give back into
+  CHECK(rl.allow("a", 61000));
+  CHECK(rl.allow("a", 61000));
+  CHECK_FALSE(rl.allow("a", 61000));
 }
