@@ -193,6 +193,12 @@ Response UsersApi::register_user(Request& req) {
     };
     if (!invitation || lower(invitation->email) != lower(*email))
       return error_response({400, "invalid-invitation-code", "Invalid invitation code."});
+    // The invitation speaks for its inviter only while they could still issue it: removed from
+    // the team or demoted, an admin could otherwise come back through codes they made earlier.
+    auto inviter = teams_.member(invitation->team_id, invitation->created_by);
+    auto granted = teams::role_permissions(invitation->role);
+    if (!inviter || !granted || (inviter->permissions & 0x0004) == 0 || (*granted & ~inviter->permissions) != 0)
+      return error_response({400, "invalid-invitation-code", "Invalid invitation code."});
   }
 
   NewUser n;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "admin/admin_client.h"
 #include "apps/wireboxd/daemon.h"
 #include "core/encoding.h"
 #include "messages/otr_message.h"
@@ -493,6 +494,26 @@ TEST_CASE("team members need no connection: invitation, group, message; closing 
             .status == 201);  // the owner may hand out owner rights
   CHECK(c.post_json("/v8/teams/" + team + "/invitations", {{"email", "x@example.com"}, {"role", "boss"}}, alice.auth())
             .status == 400);
+
+  // An invitation is good only while its inviter could still issue it: an admin removed from
+  // the team does not get back in through a code made before (nor does anyone else).
+  auto frank_inv = c.post_json("/v8/teams/" + team + "/invitations",
+                               {{"email", "frank@example.com"}, {"role", "admin"}}, alice.auth());
+  REQUIRE(frank_inv.status == 201);
+  std::string frank_url = frank_inv.json()["url"];
+  User frank = make_user(c, "frank", {{"team_code", frank_url.substr(frank_url.find("team-code=") + 10)}});
+  auto spare = c.post_json("/v8/teams/" + team + "/invitations",
+                           {{"email", "frank2@example.com"}, {"role", "admin"}}, frank.auth());
+  REQUIRE(spare.status == 201);
+  std::string spare_url = spare.json()["url"];
+  std::string spare_code = spare_url.substr(spare_url.find("team-code=") + 10);
+  admin::AdminClient admin;
+  REQUIRE(admin.connect(box.dir.path() + "/admin.sock", std::chrono::seconds(5)).ok());
+  REQUIRE(admin.call("team.remove-member", {{"team", team}, {"user", frank.id}}, std::chrono::seconds(5)).ok());
+  auto comeback = c.post_json("/v8/register", {{"name", "Frank again"}, {"email", "frank2@example.com"},
+                                               {"password", "secret-password"}, {"team_code", spare_code}});
+  CHECK(comeback.status == 400);
+  CHECK(comeback.json()["label"] == "invalid-invitation-code");
 
   // One invitation by id, the pending-invitation check by e-mail, and withdrawing it.
   auto carol_inv = c.post_json("/v8/teams/" + team + "/invitations", {{"email", "Carol@example.com"}}, alice.auth());
