@@ -1,6 +1,7 @@
 #include "users/api.h"
 
 #include <chrono>
+#include <set>
 
 #include "assets/asset_key.h"
 #include "auth/password.h"
@@ -52,6 +53,17 @@ bool is_valid_handle(const std::string& h) {
   for (char c : h)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return false;
   return true;
+}
+
+bool is_reserved_handle(const std::string& h) {
+  // Names a user could take to pass for the operator or its staff. Like wire-server's reserved
+  // handles they count as taken: never free in POST /handles, 200 in HEAD, 409 on PUT.
+  static const std::set<std::string> kReserved = {
+      "abuse",   "account",   "admin",  "administrator", "all",      "billing",   "bot",       "everyone",
+      "help",    "helpdesk",  "info",   "legal",         "moderator", "noreply",  "official",  "operator",
+      "postmaster", "root",   "security", "staff",        "support",  "sysadmin", "system",    "team",
+      "webmaster", "wire",    "wirebox", "wireteam"};
+  return kReserved.count(h) > 0;
 }
 
 json public_user_json(const User& u, const std::string& domain) {
@@ -319,6 +331,7 @@ Response UsersApi::put_handle(Request& req) {
   auto handle = json_fields::req_string(*body, "handle", 1, 256);
   if (!handle) return error_response(handle.error());
   if (!is_valid_handle(*handle)) return error_response({400, "invalid-handle", "The given handle is invalid."});
+  if (is_reserved_handle(*handle)) return error_response({409, "handle-exists", "The given handle is already taken."});
   auto owner = users_.find_by_handle(*handle);
   if (owner && owner->id == req.identity.user_id) return empty_response(200);
   auto s = users_.set_handle(req.identity.user_id, *handle);
@@ -328,7 +341,7 @@ Response UsersApi::put_handle(Request& req) {
 Response UsersApi::head_handle(Request& req) {
   const std::string& h = req.param("handle");
   if (!is_valid_handle(h)) return empty_response(400);
-  return empty_response(users_.handle_taken(h) ? 200 : 404);
+  return empty_response(is_reserved_handle(h) || users_.handle_taken(h) ? 200 : 404);
 }
 
 Response UsersApi::post_handles(Request& req) {
@@ -344,7 +357,7 @@ Response UsersApi::post_handles(Request& req) {
   for (const auto& h : *handles) {
     if (!h.is_string()) return error_response(ApiError::bad_request("handles must be strings"));
     std::string s = h.get<std::string>();
-    if (is_valid_handle(s) && !users_.handle_taken(s) && free.size() < want) free.push_back(s);
+    if (is_valid_handle(s) && !is_reserved_handle(s) && !users_.handle_taken(s) && free.size() < want) free.push_back(s);
   }
   return json_response(200, free);
 }

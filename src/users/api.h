@@ -31,6 +31,8 @@ nlohmann::json self_json(const User& user, const std::string& domain);
 
 // Wire's handle rules: 2–256 chars of a-z 0-9 _ . -
 bool is_valid_handle(const std::string& handle);
+// Handles nobody may take (admin, support, wire, ...): they count as taken.
+bool is_reserved_handle(const std::string& handle);
 
 class UsersApi {
  public:

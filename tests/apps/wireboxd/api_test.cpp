@@ -267,6 +267,19 @@ TEST_CASE("clients: first without password, then password required; prekeys clai
   CHECK(c.get("/v8/notifications/last", a.auth()).json()["payload"][0]["type"] == "user.client-remove");
 }
 
+TEST_CASE("reserved handles (admin, support, wire, ...) count as taken") {
+  Box box;
+  HttpsClient c(box.port());
+  Account a = register_user(c, "handy");
+  check_error(c.request("PUT", "/v8/self/handle", R"({"handle":"admin"})", a.auth()), 409, "handle-exists");
+  CHECK(c.request("HEAD", "/v8/handles/support", "", a.auth()).status == 200);
+  CHECK(c.request("HEAD", "/v8/handles/handy-free", "", a.auth()).status == 404);
+  auto free = c.post_json("/v8/handles", {{"handles", {"wire", "handy-free"}}, {"return", 2}}, a.auth());
+  REQUIRE(free.status == 200);
+  CHECK(free.json() == json::array({"handy-free"}));
+  CHECK(c.request("PUT", "/v8/self/handle", R"({"handle":"handy-free"})", a.auth()).status == 200);
+}
+
 TEST_CASE("registrations are rate limited per client address") {
   Box box(std::map<std::string, std::string>{{"auth.registrations_per_minute", "3"}});
   HttpsClient c(box.port());
