@@ -117,6 +117,10 @@ Router::Match Router::match(Request& req) const {
   auto segs = split_path(req.raw_path.empty() ? req.path : req.raw_path);
   if (!req.raw_path.empty())
     for (auto& s : segs) s = url_decode(s, false);
+  // HEAD is answered by the GET route of the path (the server sends its headers only), unless
+  // the path has a HEAD route of its own.
+  const Route* get_for_head = nullptr;
+  std::map<std::string, std::string> get_params;
   for (const auto& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     std::map<std::string, std::string> params;
@@ -128,11 +132,19 @@ Router::Match Router::match(Request& req) const {
     if (!ok) continue;
     if (r.method != req.method) {
       m.path_known = true;
+      if (req.method == Verb::head && r.method == Verb::get && !get_for_head) {
+        get_for_head = &r;
+        get_params = std::move(params);
+      }
       continue;
     }
     req.params = std::move(params);
     m.route = &r;
     return m;
+  }
+  if (get_for_head) {
+    req.params = std::move(get_params);
+    m.route = get_for_head;
   }
   return m;
 }

@@ -617,6 +617,13 @@ class Session : public std::enable_shared_from_this<Session> {
       res->body() = std::move(*resp.file);
       res->keep_alive(keep_alive);
       res->prepare_payload();
+      if (head_request_) {
+        // The headers a GET would get (Content-Length included), and not the file.
+        auto serializer = std::make_shared<bhttp::response_serializer<FileSliceBody>>(*res);
+        return bhttp::async_write_header(stream_, *serializer,
+                                         [self = shared_from_this(), res, serializer, keep_alive](
+                                             beast::error_code ec, std::size_t) { self->after_write(ec, keep_alive); });
+      }
       return send(std::move(res), keep_alive);
     }
     // In-memory bodies (every answer but a file) are written by hand into out_, which the

@@ -18,7 +18,9 @@ http::Response not_found() { return http::error_response({404, "not-found", "No 
 
 http::Response serve(const std::string& web_root, const std::string& name) {
   if (web_root.empty() || !is_servable_name(name)) return not_found();
-  int fd = ::open((web_root + "/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO in the web root would otherwise block this pool thread until a writer
+  // came (a few requests held every worker). Regular files ignore the flag.
+  int fd = ::open((web_root + "/" + name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return not_found();
   auto file = std::make_shared<const http::OpenFile>(fd);
   struct stat st {};

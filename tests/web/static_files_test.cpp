@@ -2,6 +2,7 @@
 // nothing else on disk is reachable (dot files, symlinks, directories, traversal).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,6 +43,17 @@ TEST_CASE("GET / is index.html and /web/{file} the other pages, with their types
   CHECK(css.header("Content-Type") == "text/css; charset=utf-8");
   CHECK(c.get("/web/app.js").header("Content-Type") == "text/javascript; charset=utf-8");
   CHECK(c.get("/web/index.html").body == index.body);
+
+  // HEAD gets the GET answer's headers (it used to be 405), and no body.
+  auto head = c.request("HEAD", "/web/style.css");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(head.header("Content-Type") == "text/css; charset=utf-8");
+  CHECK(head.header("Content-Length") == "6");
+
+  // A FIFO is not a page, and asking for it must not hold a server thread until a writer comes.
+  REQUIRE(::mkfifo((dir.path() + "/pipe.txt").c_str(), 0600) == 0);
+  CHECK(c.get("/web/pipe.txt").status == 404);
 
   // Edits show without a restart.
   write_file(dir.path() + "/index.html", "v2");
