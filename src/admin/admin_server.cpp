@@ -58,6 +58,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection() {
     if (fd_ >= 0) ::close(fd_);
     if (!reply_.stream_file.empty()) ::unlink(reply_.stream_file.c_str());
+    // A client that went away mid-transfer: the clean-up finish_reply() would have run (a
+    // backup's staging directory) runs now, or every dropped backup left its copy behind.
+    if (reply_.after_sent) state_->post_blocking(std::move(reply_.after_sent));
     --state_->connections;
   }
 

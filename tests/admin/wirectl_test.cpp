@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "admin/admin_client.h"
 #include "apps/wireboxd/daemon.h"
 #include "core/encoding.h"
 #include "messages/otr_message.h"
@@ -246,6 +247,27 @@ TEST_CASE("wirectl status answers for a data directory whose name is not UTF-8")
   auto status = wirectl(box.ctl({"status"}));
   CHECK(status.code == 0);
   CHECK(wirectl(box.ctl({"status"})).code == 0);  // the daemon is still there
+}
+
+TEST_CASE("a backup whose client goes away mid-transfer leaves no staging copy behind") {
+  test::TempDir tmp;
+  Box box(tmp.file("data"));
+  // Incompressible and far more than a socket buffer holds: the daemon is mid-transfer.
+  test::write_file(box.dir + "/assets/aa/3-1-aabbccdd", random_bytes(8 << 20));
+  {
+    admin::AdminClient client;
+    REQUIRE(client.connect(box.socket(), std::chrono::seconds(10)).ok());
+    auto r = client.call_streaming("backup.create", json::object(), [](const char*, size_t) { return false; },
+                                   std::chrono::seconds(30));
+    CHECK_FALSE(r.ok());
+  }  // the client hangs up with the archive unread
+  auto staging_left = [&] {
+    std::error_code ec;
+    return fs::exists(box.dir + "/backup-staging", ec) && !fs::is_empty(box.dir + "/backup-staging", ec);
+  };
+  for (int waited = 0; waited < 500 && staging_left(); ++waited)  // at most ~5 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(staging_left());
 }
 
 TEST_CASE("wirectl: status, users, teams, config and errors against a live daemon") {
