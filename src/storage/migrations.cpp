@@ -1,5 +1,7 @@
 #include "storage/migrations.h"
 
+#include <stdexcept>
+
 namespace wirebox::storage {
 
 int apply_migrations(Database& db, const std::vector<ModuleSchema>& schemas) {
@@ -10,6 +12,17 @@ int apply_migrations(Database& db, const std::vector<ModuleSchema>& schemas) {
         " PRIMARY KEY (module, version))");
   });
   int ran = 0;
+  // A database a newer wireboxd migrated (a downgrade, a backup from a newer version) has
+  // tables this build does not know: serving on it could corrupt them. Checked for every module
+  // before anything runs.
+  for (const auto& schema : schemas) {
+    int known = schema.migrations.empty() ? 0 : schema.migrations.back().version;
+    int current = schema_version(db, schema.module);
+    if (current > known)
+      throw std::runtime_error("the database's " + schema.module + " schema is at version " + std::to_string(current) +
+                               ", newer than this wireboxd knows (" + std::to_string(known) +
+                               "): it was written by a newer version; run that version or restore an older backup");
+  }
   for (const auto& schema : schemas) {
     int current = schema_version(db, schema.module);
     for (const auto& m : schema.migrations) {

@@ -22,7 +22,9 @@ struct ModuleSchema {
 };
 
 // Applies pending migrations; returns how many ran. Throws SqliteError on failure (the
-// failing migration is rolled back and the daemon must not start).
+// failing migration is rolled back and the daemon must not start), and std::runtime_error,
+// before running any, if a module's recorded version is above its last known migration (a
+// database from a newer wireboxd).
 int apply_migrations(Database& db, const std::vector<ModuleSchema>& schemas);
 
 // Highest applied version of a module, 0 if none.

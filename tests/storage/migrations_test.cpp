@@ -102,3 +102,16 @@ TEST_CASE("a failing migration is rolled back and stops the run", "[migrations]"
   CHECK(table_exists(db, "never"));
   CHECK(storage::schema_version(db, "users") == 4);
 }
+
+TEST_CASE("a database migrated by a newer wireboxd is refused before anything runs", "[migrations]") {
+  test::TempDir dir;
+  Database db(dir.file("test.db"));
+  ModuleSchema newer = users_v2();
+  newer.migrations.push_back({3, "ALTER TABLE users ADD COLUMN email TEXT"});
+  REQUIRE(storage::apply_migrations(db, {newer}) == 3);
+  // This build knows users up to version 2 and a teams module the database has not got yet.
+  ModuleSchema teams = {"teams", {{1, "CREATE TABLE teams (id TEXT PRIMARY KEY)"}}};
+  CHECK_THROWS_WITH(storage::apply_migrations(db, {teams, users_v2()}), Catch::Contains("newer than this wireboxd"));
+  CHECK_FALSE(table_exists(db, "teams"));  // nothing ran, not even the other module's
+  CHECK(storage::schema_version(db, "users") == 3);
+}
