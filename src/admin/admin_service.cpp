@@ -378,9 +378,15 @@ Result<json> AdminService::config_show() {
 AdminReply AdminService::backup_create() {
   if (backup_running_.exchange(true))
     return {error_line({409, "backup-in-progress", "another backup is being taken"}), "", nullptr};
+  // Held until the archive has been sent or its client went away (after_sent), not only while
+  // it is built: each archive waiting to be read is a full copy of the data on the data
+  // directory's own disk.
   struct Release {
     std::atomic<bool>& flag;
-    ~Release() { flag = false; }
+    bool handed_over = false;
+    ~Release() {
+      if (!handed_over) flag = false;
+    }
   } release{backup_running_};
   // One staging directory per backup, removed once the archive has been sent (and at start, in
   // case a daemon stopped in between).
@@ -410,9 +416,11 @@ AdminReply AdminService::backup_create() {
                          " ms=" + std::to_string(now_ms() - started));
   json result = {{"stream_bytes", bytes}, {"stream_sha256", *digest}, {"files", manifest->files.size()},
                  {"created_at", iso8601_ms(manifest->created_at_ms)}};
-  return {ok_line(result), archive, [staging] {
+  release.handed_over = true;
+  return {ok_line(result), archive, [this, staging] {
             std::error_code ignored;
             fs::remove_all(staging, ignored);
+            backup_running_ = false;
           }};
 }
 
