@@ -297,6 +297,7 @@ Result<json> AdminService::user_reset_password(const json& args) {
   if (auto s = d_.users.set_password_hash(user->id, auth::hash_password(pw, d_.config.password_scrypt_log2_n)); !s)
     return s.error();
   if (auto s = d_.sessions.logout_everywhere(user->id); !s) return s.error();
+  d_.hub.disconnect_user(user->id);  // their sockets too: the tokens they opened with are void
   json out = {{"id", user->id}};
   if (generated) out["password"] = pw;
   return out;

@@ -1,5 +1,7 @@
 #include "auth/session_service.h"
 
+#include <algorithm>
+
 #include "core/encoding.h"
 #include "core/time.h"
 
@@ -43,7 +45,16 @@ std::string SessionService::set_cookie_header(const std::string& value, const Co
 }
 
 nlohmann::json SessionService::access_json(const std::string& user_id, const std::string& client_id) const {
-  AccessClaims claims{user_id, client_id, now_seconds() + options_.access_token_ttl_seconds};
+  // A token counts as issued at its expiry minus the lifetime (tokens carry no issue time). One
+  // issued in the second its user's tokens were revoked counts from the next one, so that it
+  // outlives the revocation (see logout_everywhere).
+  int64_t issued = now_seconds();
+  {
+    std::shared_lock<std::shared_mutex> lock(blocked_mu_);
+    auto revoked = revoked_before_.find(user_id);
+    if (revoked != revoked_before_.end()) issued = std::max(issued, revoked->second);
+  }
+  AccessClaims claims{user_id, client_id, issued + options_.access_token_ttl_seconds};
   return {{"access_token", signer_->sign(claims)},
           {"expires_in", options_.access_token_ttl_seconds},
           {"token_type", "Bearer"},
@@ -103,7 +114,19 @@ Status SessionService::logout(std::string_view cookie_value) {
   return cookies_->remove(hash);
 }
 
-Status SessionService::logout_everywhere(const std::string& user_id) { return cookies_->remove_user(user_id); }
+Status SessionService::logout_everywhere(const std::string& user_id) {
+  int64_t now = now_seconds();
+  {
+    std::unique_lock<std::shared_mutex> lock(blocked_mu_);
+    // Entries older than a token lifetime void nothing any more.
+    std::erase_if(revoked_before_,
+                  [&](const auto& e) { return e.second + options_.access_token_ttl_seconds < now; });
+    // Tokens carry whole seconds: every token issued up to and including this second is void;
+    // access_json() dates later ones from the next second.
+    revoked_before_[user_id] = now + 1;
+  }
+  return cookies_->remove_user(user_id);
+}
 
 Status SessionService::logout_client(const std::string& user_id, const std::string& client_id,
                                      const std::string& cookie_label) {
@@ -114,6 +137,13 @@ Result<http::Identity> SessionService::verify(std::string_view access_token) con
   auto claims = signer_->verify(access_token, now_seconds());
   if (!claims) return claims.error();
   if (is_blocked(claims->user_id)) return ApiError::unauthorized("Account suspended or deleted");
+  {
+    std::shared_lock<std::shared_mutex> lock(blocked_mu_);
+    auto revoked = revoked_before_.find(claims->user_id);
+    if (revoked != revoked_before_.end() &&
+        claims->expires_at - options_.access_token_ttl_seconds < revoked->second)
+      return ApiError::unauthorized("Access token revoked");
+  }
   return http::Identity{claims->user_id, claims->client_id, claims->expires_at};
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -49,6 +50,9 @@ class SessionService {
   // 403 invalid-credentials on a missing/unknown/expired cookie (never 401: the client loops).
   Result<Refreshed> refresh(std::string_view cookie_value, const std::optional<std::string>& client_id);
   Status logout(std::string_view cookie_value);
+  // Every cookie of the user stops working, and so do the access tokens already issued (a
+  // password reset must end open sessions, not leave them up to a token lifetime). Those are
+  // remembered in memory for one token lifetime: a restart within it forgets them.
   Status logout_everywhere(const std::string& user_id);
   // A client was deleted: the cookies it was bound to or labelled with stop working (as
   // wire-server revokes a deleted client's cookie label), so a lost device is locked out.
@@ -77,6 +81,8 @@ class SessionService {
   ClientCheck client_check_;
   mutable std::shared_mutex blocked_mu_;
   std::unordered_set<std::string> blocked_;
+  // Under blocked_mu_: user → Unix second before which their tokens were issued and are void.
+  std::unordered_map<std::string, int64_t> revoked_before_;
 };
 
 }  // namespace wirebox::auth

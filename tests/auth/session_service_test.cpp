@@ -173,3 +173,24 @@ TEST_CASE("a cookie bound to a client is not moved to another while the first ex
   REQUIRE(rebound.ok());
   CHECK(f.sessions->verify(rebound->access["access_token"].get<std::string>())->client_id == "c2");
 }
+
+TEST_CASE("logging out everywhere voids the access tokens already issued, not the next ones") {
+  Fixture f;
+  std::string cookie = cookie_value(f.sessions->open("u", true, "")->set_cookie);
+  auto before = f.sessions->refresh(cookie, std::nullopt);
+  REQUIRE(before.ok());
+  std::string old_token = before->access["access_token"];
+  std::string other_user = f.sessions->refresh(cookie_value(f.sessions->open("v", true, "")->set_cookie), std::nullopt)
+                               ->access["access_token"];
+  REQUIRE(f.sessions->verify(old_token).ok());
+  REQUIRE(f.sessions->logout_everywhere("u").ok());
+  auto refused = f.sessions->verify(old_token);  // it used to work until it expired (15 min)
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == 401);
+  CHECK_FALSE(f.sessions->refresh(cookie, std::nullopt).ok());
+  CHECK(f.sessions->verify(other_user).ok());
+  // Logging in again at once (the same second) gives a token that works.
+  auto again = f.sessions->refresh(cookie_value(f.sessions->open("u", true, "")->set_cookie), std::nullopt);
+  REQUIRE(again.ok());
+  CHECK(f.sessions->verify(again->access["access_token"].get<std::string>()).ok());
+}
