@@ -7,6 +7,7 @@
 #include "auth/session_service.h"
 #include "calling/config/calling_service.h"
 #include "clients/client_store.h"
+#include "core/email.h"
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/json_fields.h"
@@ -170,8 +171,7 @@ Result<json> AdminService::user_create(const json& args) {
   if (!name) return name.error();
   auto email = json_fields::req_string(args, "email", 3, 254);
   if (!email) return email.error();
-  if (email->find('@') == std::string::npos || email->front() == '@' || email->back() == '@')
-    return ApiError{400, "invalid-email", "invalid email address '" + *email + "'"};
+  if (!is_valid_email(*email)) return ApiError{400, "invalid-email", "invalid email address '" + *email + "'"};
   auto password = json_fields::opt_string(args, "password", 0, 1024);
   if (!password) return password.error();
   auto handle = json_fields::opt_string(args, "handle", 0, 256);

@@ -1,5 +1,6 @@
 #include "teams/api.h"
 
+#include "core/email.h"
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/json_fields.h"
@@ -115,7 +116,7 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
     if (!body) return error_response(body.error());
     auto email = json_fields::req_string(*body, "email", 3, 254);
     if (!email) return error_response(email.error());
-    if (email->find('@') == std::string::npos) return error_response({400, "invalid-email", "Invalid e-mail address."});
+    if (!is_valid_email(*email)) return error_response({400, "invalid-email", "Invalid e-mail address."});
     auto name = json_fields::opt_string(*body, "name", 1, 128);
     if (!name) return error_response(name.error());
     auto role = json_fields::opt_string(*body, "role", 1, 16);

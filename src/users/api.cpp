@@ -5,6 +5,7 @@
 
 #include "assets/asset_key.h"
 #include "auth/password.h"
+#include "core/email.h"
 #include "core/ids.h"
 #include "core/json_fields.h"
 #include "core/time.h"
@@ -15,12 +16,6 @@ using namespace http;
 using nlohmann::json;
 
 namespace {
-
-bool is_valid_email(const std::string& e) {
-  auto at = e.find('@');
-  return e.size() <= 254 && at != std::string::npos && at > 0 && at + 1 < e.size() &&
-         e.find('@', at + 1) == std::string::npos && e.find_first_of(" \t\r\n") == std::string::npos;
-}
 
 // assets: [{key, size: "preview"|"complete", type: "image", domain?}]
 Result<std::string> validate_assets(const json& assets, const std::string& domain) {
