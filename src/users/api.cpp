@@ -429,7 +429,9 @@ Response UsersApi::search_contacts(Request& req) {
     if (size < 1 || size > 500) return error_response(ApiError::bad_request("size must be between 1 and 500"));
   }
   json docs = json::array();
-  for (const auto& u : users_.search(q, static_cast<size_t>(size), req.identity.user_id)) {
+  auto me = users_.find(req.identity.user_id);
+  std::string my_team = me ? me->team_id : "";
+  for (const auto& u : users_.search(q, static_cast<size_t>(size), req.identity.user_id, my_team)) {
     json d = {{"id", u.id}, {"qualified_id", qualified(u.id, options_.domain)}, {"name", u.name},
               {"accent_id", u.accent_id}, {"type", "user"}};
     if (!u.handle.empty()) d["handle"] = u.handle;

@@ -64,8 +64,12 @@ class UserStore {
   virtual Status set_status(const std::string& id, const std::string& status) = 0;
   virtual Status set_password_hash(const std::string& id, const std::string& hash) = 0;
   virtual Status remove(const std::string& id) = 0;
-  // Prefix match on name words and handle, best first, excluding `exclude_id`.
-  virtual std::vector<User> search(const std::string& query, size_t limit, const std::string& exclude_id) = 0;
+  // Prefix match on name words and handle, best first, for the searcher (who is left out) and
+  // what they may see: users without a team, members of the searcher's own team (empty: none),
+  // and members of other teams only by their exact handle (wire-server's default inbound
+  // search visibility, "searchable by own team").
+  virtual std::vector<User> search(const std::string& query, size_t limit, const std::string& searcher_id,
+                                   const std::string& searcher_team) = 0;
   virtual int64_t count() = 0;
   // Oldest first, for administration (wirectl user list).
   virtual std::vector<User> list(size_t offset, size_t limit) = 0;

@@ -11,6 +11,10 @@ using storage::Statement;
 
 constexpr const char* kUserColumns =
     "id, name, email, handle, accent_id, assets, locale, team_id, status, created_at";
+// The same, where users_search (which has name and handle too) is joined in.
+constexpr const char* kUserColumnsOfUsers =
+    "users.id, users.name, users.email, users.handle, users.accent_id, users.assets, users.locale, users.team_id,"
+    " users.status, users.created_at";
 
 User read_user(Statement& st) {
   return User{st.text(0), st.text(1), st.text(2), st.text(3), st.integer(4),
@@ -139,16 +143,24 @@ class SqliteUserStore : public UserStore {
     });
   }
 
-  std::vector<User> search(const std::string& query, size_t limit, const std::string& exclude_id) override {
+  std::vector<User> search(const std::string& query, size_t limit, const std::string& searcher_id,
+                           const std::string& searcher_team) override {
     std::vector<User> out;
     std::string q = fts_query(query);
     if (q.empty()) return out;
+    std::string exact_handle = query.size() > 1 && query.front() == '@' ? query.substr(1) : query;
+    for (char& ch : exact_handle) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    // Filtered before the limit, in rank order (filtering after a LIMIT on the index gave short
+    // pages, and IN (...) lost the order).
     db_.read([&](Connection& c) {
-      auto st = c.prepare(std::string("SELECT ") + kUserColumns +
-                          " FROM users WHERE id IN (SELECT user_id FROM users_search WHERE users_search MATCH ?"
-                          " ORDER BY rank LIMIT ?) AND id != ? AND status = 'active'");
-      st.bind(1, q).bind(2, static_cast<int64_t>(limit + 1)).bind(3, exclude_id);
-      while (st.step() && out.size() < limit) out.push_back(read_user(st));
+      auto st = c.prepare(std::string("SELECT ") + kUserColumnsOfUsers +
+                          " FROM users_search JOIN users ON users.id = users_search.user_id"
+                          " WHERE users_search MATCH ? AND users.id != ? AND users.status = 'active'"
+                          " AND (users.team_id IS NULL OR users.team_id = '' OR users.team_id = ? OR users.handle = ?)"
+                          " ORDER BY rank LIMIT ?");
+      st.bind(1, q).bind(2, searcher_id).bind(3, searcher_team.empty() ? std::string("\n") : searcher_team)
+          .bind(4, exact_handle).bind(5, static_cast<int64_t>(limit));
+      while (st.step()) out.push_back(read_user(st));
     });
     return out;
   }

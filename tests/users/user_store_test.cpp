@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "storage/sqlite.h"
 #include "support/temp_dir.h"
 #include "users/api.h"
@@ -66,15 +68,41 @@ TEST_CASE("search matches name and handle prefixes and excludes the searcher") {
   User a = f.add("Alice Liddell", "a@x.org");
   User b = f.add("Bob Builder", "b@x.org");
   f.store->set_handle(b.id, "bobby");
-  auto by_name = f.store->search("lid", 10, "");
+  auto by_name = f.store->search("lid", 10, "", "");
   REQUIRE(by_name.size() == 1);
   CHECK(by_name[0].id == a.id);
-  CHECK(f.store->search("bobb", 10, "")[0].id == b.id);
-  CHECK(f.store->search("alice", 10, a.id).empty());
-  CHECK(f.store->search("\"*) OR (", 10, "").empty());  // FTS syntax is not injectable
+  CHECK(f.store->search("bobb", 10, "", "")[0].id == b.id);
+  CHECK(f.store->search("alice", 10, a.id, "").empty());
+  CHECK(f.store->search("\"*) OR (", 10, "", "").empty());  // FTS syntax is not injectable
   f.store->update_profile(a.id, {std::string("Carol"), std::nullopt, std::nullopt});
-  CHECK(f.store->search("alice", 10, "").empty());
-  CHECK(f.store->search("carol", 10, "").size() == 1);
+  CHECK(f.store->search("alice", 10, "", "").empty());
+  CHECK(f.store->search("carol", 10, "", "").size() == 1);
+}
+
+TEST_CASE("search shows other teams' members by exact handle only, and fills its page after filtering") {
+  Fixture f;
+  User outsider = f.add("Olga Outsider", "o@x.org");
+  User mate = f.add("Zed Mate", "m@x.org");
+  User stranger = f.add("Zed Stranger", "s@x.org");
+  User personal = f.add("Zed Personal", "p@x.org");
+  REQUIRE(f.store->set_team(mate.id, "team-a").ok());
+  REQUIRE(f.store->set_team(stranger.id, "team-b").ok());
+  REQUIRE(f.store->set_handle(stranger.id, "zedstranger").ok());
+  auto ids = [](const std::vector<User>& found) {
+    std::set<std::string> out;
+    for (const auto& u : found) out.insert(u.id);
+    return out;
+  };
+  // Someone without a team sees personal users only; a member of team-a also sees team-a.
+  CHECK(ids(f.store->search("zed", 10, outsider.id, "")) == std::set<std::string>{personal.id});
+  CHECK(ids(f.store->search("zed", 10, mate.id, "team-a")) == std::set<std::string>{personal.id});
+  CHECK(ids(f.store->search("zed", 10, outsider.id, "team-a")) == std::set<std::string>{personal.id, mate.id});
+  // team-b's member is found by exact handle, with or without '@', and not by a prefix of it.
+  CHECK(ids(f.store->search("zedstranger", 10, outsider.id, "")) == std::set<std::string>{stranger.id});
+  CHECK(ids(f.store->search("@ZedStranger", 10, outsider.id, "")) == std::set<std::string>{stranger.id});
+  CHECK(f.store->search("zedstr", 10, outsider.id, "").empty());
+  // The limit counts visible users: hidden ones ranked first do not leave the page short.
+  CHECK(f.store->search("zed", 1, outsider.id, "").size() == 1);
 }
 
 TEST_CASE("properties are capped per user") {
