@@ -39,7 +39,7 @@ struct AssetOptions {
   // Uploads running at once: each holds a connection, a temporary file and up to three
   // 512 KiB chunk buffers until it ends, however slowly its bytes come.
   int max_uploads_in_flight = 128;                // all users together; beyond: 503
-  int max_user_uploads_in_flight = 8;             // per user; beyond: 429
+  int max_user_uploads_in_flight = 16;            // per user (a few files dropped at once); beyond: 429
   uint64_t upload_bytes_per_hour = 4ull << 30;    // per user
   int sweep_interval_seconds = 3600;
 };

@@ -41,8 +41,8 @@ struct Config {
   int64_t persistent_cookie_ttl_seconds = 4838400;  // 56 days, as wire-server
   int64_t session_cookie_ttl_seconds = 86400;
   int64_t cookie_renew_age_seconds = 1209600;  // 14 days
-  int login_attempts_per_minute = 10;
-  int registrations_per_minute = 10;  // per account and per address
+  int login_attempts_per_minute = 10;  // per account and per address
+  int registrations_per_minute = 30;  // per address (IPv6: per /64)
   int password_scrypt_log2_n = 15;
   // [clients]
   int max_permanent_clients = 7;
@@ -65,7 +65,7 @@ struct Config {
   int assets_expiring_retention_days = 28;
   int assets_uploads_per_minute = 60;
   int assets_max_uploads_in_flight = 128;
-  int assets_max_user_uploads_in_flight = 8;
+  int assets_max_user_uploads_in_flight = 16;
   int64_t assets_upload_mb_per_hour = 4096;
   int assets_sweep_interval_seconds = 3600;
   // [turn] — the embedded TURN relay. An empty listen value is off; "default" is 127.0.0.1

@@ -118,7 +118,8 @@ Router::Match Router::match(Request& req) const {
   if (!req.raw_path.empty())
     for (auto& s : segs) s = url_decode(s, false);
   // HEAD is answered by the GET route of the path (the server sends its headers only), unless
-  // the path has a HEAD route of its own.
+  // the path has a HEAD route of its own, for public routes only (pages, deeplink, version):
+  // some user routes' GETs are not safe to run for nothing (fetching a prekey claims it).
   const Route* get_for_head = nullptr;
   std::map<std::string, std::string> get_params;
   for (const auto& r : routes_) {
@@ -132,7 +133,7 @@ Router::Match Router::match(Request& req) const {
     if (!ok) continue;
     if (r.method != req.method) {
       m.path_known = true;
-      if (req.method == Verb::head && r.method == Verb::get && !get_for_head) {
+      if (req.method == Verb::head && r.method == Verb::get && r.access == Access::kPublic && !get_for_head) {
         get_for_head = &r;
         get_params = std::move(params);
       }

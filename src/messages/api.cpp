@@ -81,6 +81,7 @@ void register_routes(Router& router, const std::string& domain, conversations::C
                std::vector<const RecipientEntry*> entries;
                uint64_t stored_bytes = 0;
                for (const auto& e : message->recipients) {
+                 if (e.domain != domain) continue;  // another backend's client: never ours to deliver
                  auto d = check.deliver.find(e.user_id);
                  if (d == check.deliver.end() || !d->second.count(e.client_id)) continue;
                  if (!addressed.emplace(e.user_id, e.client_id).second) continue;

@@ -417,10 +417,15 @@ class LmdbStore final : public LmdbNotificationStore {
       log::warn("notifications", "store full: deleted notifications older than " + std::to_string(window / 1000) +
                                      " s early count=" + std::to_string(freed));
       // LMDB reuses the pages a transaction freed only from the one after the next (the
-      // snapshot before it stays valid until then): one small write in between lets the retry
-      // have them.
-      mark_pressure_trim();
-      rc = write_batch(batch);
+      // snapshot before it stays valid until then), and only once no reader still holds an
+      // older snapshot (a GET /notifications page being read): a small write between trim and
+      // retry, and a few short waits for such readers, before deleting more.
+      for (int attempt = 0; attempt < 5; ++attempt) {
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        mark_pressure_trim();
+        rc = write_batch(batch);
+        if (rc != MDB_MAP_FULL) break;
+      }
     }
     if (rc != MDB_SUCCESS) {
       log::error("notifications", std::string("append failed: ") + mdb_strerror(rc));

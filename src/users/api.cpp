@@ -326,9 +326,9 @@ Response UsersApi::put_handle(Request& req) {
   auto handle = json_fields::req_string(*body, "handle", 1, 256);
   if (!handle) return error_response(handle.error());
   if (!is_valid_handle(*handle)) return error_response({400, "invalid-handle", "The given handle is invalid."});
-  if (is_reserved_handle(*handle)) return error_response({409, "handle-exists", "The given handle is already taken."});
   auto owner = users_.find_by_handle(*handle);
-  if (owner && owner->id == req.identity.user_id) return empty_response(200);
+  if (owner && owner->id == req.identity.user_id) return empty_response(200);  // wirectl may hand out a reserved one
+  if (is_reserved_handle(*handle)) return error_response({409, "handle-exists", "The given handle is already taken."});
   auto s = users_.set_handle(req.identity.user_id, *handle);
   return s ? empty_response(200) : error_response(s.error());
 }

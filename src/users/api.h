@@ -18,7 +18,7 @@ struct UsersOptions {
   bool registration_open = true;
   int password_log2_n = 15;
   int login_attempts_per_minute = 10;
-  int registrations_per_minute = 10;  // per client address (IPv6: per /64)
+  int registrations_per_minute = 30;  // per client address (IPv6: per /64)
   size_t max_properties = 16;
   size_t max_property_value_bytes = 512 * 1024;
   int64_t invitation_ttl_ms = int64_t{14} * 24 * 3600 * 1000;  // teams.invitation_ttl_seconds

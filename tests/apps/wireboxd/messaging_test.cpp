@@ -231,6 +231,15 @@ TEST_CASE("message sending rejects bad input") {
   auto got = events_of_type(notifications_of(c, alice, second), "conversation.otr-message-add");
   REQUIRE(got.size() == 1);
   CHECK(got[0]["data"]["text"] == base64_encode("copy 0"));
+
+  // An entry under another domain is never what a local client receives, even listed first.
+  messages::OtrMessage both = to(alice, {}, "x", messages::MismatchStrategy::kIgnoreAll);
+  both.recipients.push_back({"evil.example", alice.id, second, "foreign"});
+  both.recipients.push_back({kDomain, alice.id, second, "local"});
+  send(c, alice, conv, both, 201);
+  got = events_of_type(notifications_of(c, alice, second), "conversation.otr-message-add");
+  REQUIRE(got.size() == 2);
+  CHECK(got[1]["data"]["text"] == base64_encode("local"));
 }
 
 // Connects a and b (a asks, b accepts).
