@@ -260,7 +260,7 @@ bool TurnShard::open_relay_socket(Allocation& a, bool ipv6, bool even_port) {
   // random places: a run must not make the relay answer 508 while most of the range is free.
   uint32_t sequential = std::min<uint32_t>(range, 256);
   std::string jumps;
-  for (uint32_t tries = 0; tries < std::min<uint32_t>(range, 512); ++tries) {
+  for (uint32_t tries = 0; tries < sequential + 256; ++tries) {
     if (tries == sequential) {
       jumps = random_bytes(4 * 256);
       next_port_ = 0;
