@@ -110,7 +110,7 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
   router.add(Verb::post, "/teams/{tid}/invitations", Access::kUser, [&teams, member_guard, options](Request& req) {
     if (auto denied = member_guard(req)) return *denied;
     auto inviter = teams.member(req.param("tid"), req.identity.user_id);
-    if ((inviter->permissions & 0x0004) == 0)
+    if ((inviter->permissions & kAddTeamMember) == 0)
       return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
     auto body = req.json_object();
     if (!body) return error_response(body.error());
@@ -126,7 +126,7 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
     auto permissions = role_permissions(inv.role);
     if (!permissions) return error_response(ApiError::bad_request("role must be owner, admin, member or partner"));
     // Nobody hands out more rights than they have.
-    if ((*permissions & ~inviter->permissions) != 0)
+    if (!may_invite(inviter->permissions, *permissions))
       return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
     if (auto s = teams.add_invitation(inv); !s) return error_response(s.error());
     return json_response(201, invitation_json(inv, options.domain))
@@ -135,7 +135,7 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
 
   router.add(Verb::get, "/teams/{tid}/invitations", Access::kUser, [&teams, member_guard, options](Request& req) {
     if (auto denied = member_guard(req)) return *denied;
-    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & 0x0004) == 0)
+    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & kAddTeamMember) == 0)
       return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
     nlohmann::json list = nlohmann::json::array();
     for (const auto& inv : teams.invitations(*normalize_uuid(req.param("tid"))))
@@ -146,7 +146,7 @@ void register_routes(Router& router, TeamStore& teams, const TeamsOptions& optio
   // One invitation (the team settings page), and withdrawing it: the code stops working.
   auto invitation_admin = [&teams, member_guard](Request& req) -> std::optional<Response> {
     if (auto denied = member_guard(req)) return denied;
-    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & 0x0004) == 0)
+    if ((teams.member(req.param("tid"), req.identity.user_id)->permissions & kAddTeamMember) == 0)
       return error_response({403, "insufficient-permissions", "Insufficient team permissions"});
     return std::nullopt;
   };

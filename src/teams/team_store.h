@@ -56,6 +56,14 @@ struct Invitation {
 // Wire's permission bitmask of a team role name; nullopt for an unknown role.
 std::optional<int64_t> role_permissions(const std::string& role);
 
+constexpr int64_t kAddTeamMember = 0x0004;  // Wire's AddTeamMember bit: may invite
+// Whether a member holding `inviter` permissions may invite someone into `granted`: they need
+// AddTeamMember, and hand out no right they lack. Checked when the invitation is made and again
+// when it is used (the inviter may have been removed or demoted since).
+inline bool may_invite(int64_t inviter, int64_t granted) {
+  return (inviter & kAddTeamMember) != 0 && (granted & ~inviter) == 0;
+}
+
 class TeamStore {
  public:
   virtual ~TeamStore() = default;

@@ -204,7 +204,7 @@ Response UsersApi::register_user(Request& req) {
     // the team or demoted, an admin could otherwise come back through codes they made earlier.
     auto inviter = teams_.member(invitation->team_id, invitation->created_by);
     auto granted = teams::role_permissions(invitation->role);
-    if (!inviter || !granted || (inviter->permissions & 0x0004) == 0 || (*granted & ~inviter->permissions) != 0)
+    if (!inviter || !granted || !teams::may_invite(inviter->permissions, *granted))
       return error_response({400, "invalid-invitation-code", "Invalid invitation code."});
   }
 

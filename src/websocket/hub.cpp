@@ -72,6 +72,8 @@ struct Hub::Impl {
   // Registers s; returns the user's oldest socket, unregistered, if that made one too many.
   std::shared_ptr<Socket> add(const std::string& user, const std::string& client, const std::shared_ptr<Socket>& s);
   void remove(const std::string& user, Socket* s);
+  // The user's open sockets, only those opened for one of `clients` unless it is empty.
+  std::vector<std::shared_ptr<Socket>> sockets_of(const std::string& user, const std::vector<std::string>& clients);
 };
 
 namespace {
@@ -268,6 +270,19 @@ std::shared_ptr<Socket> Hub::Impl::add(const std::string& user, const std::strin
   return oldest;
 }
 
+std::vector<std::shared_ptr<Socket>> Hub::Impl::sockets_of(const std::string& user,
+                                                          const std::vector<std::string>& clients) {
+  std::vector<std::shared_ptr<Socket>> out;  // released after the lock (a last ref runs ~Socket)
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = by_user.find(user);
+  if (it == by_user.end()) return out;
+  for (const auto& e : it->second) {
+    if (!clients.empty() && std::find(clients.begin(), clients.end(), e.client) == clients.end()) continue;
+    if (auto s = e.socket.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void Hub::Impl::remove(const std::string& user, Socket* s) {
   std::lock_guard<std::mutex> lock(mu);
   auto it = by_user.find(user);
@@ -301,18 +316,7 @@ void Hub::accept(http::Request& req, http::UpgradeMessage&& message, http::TlsSt
 }
 
 void Hub::push(const notifications::Delivery& delivery, const std::string& notification_id, bool transient) {
-  std::vector<std::shared_ptr<Socket>> targets;  // released after the lock (a last ref runs ~Socket)
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    auto it = impl_->by_user.find(delivery.user_id);
-    if (it == impl_->by_user.end()) return;
-    for (const auto& e : it->second) {
-      if (!delivery.clients.empty() &&
-          std::find(delivery.clients.begin(), delivery.clients.end(), e.client) == delivery.clients.end())
-        continue;
-      if (auto s = e.socket.lock()) targets.push_back(std::move(s));
-    }
-  }
+  auto targets = impl_->sockets_of(delivery.user_id, delivery.clients);
   if (targets.empty()) return;
   nlohmann::json frame = {{"id", notification_id}, {"transient", transient}, {"payload", delivery.payload}};
   Frame data = std::make_shared<const std::string>(frame.dump());
@@ -324,31 +328,14 @@ void Hub::push(const notifications::Delivery& delivery, const std::string& notif
 }
 
 void Hub::disconnect_user(const std::string& user_id) {
-  std::vector<std::shared_ptr<Socket>> targets;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    auto it = impl_->by_user.find(user_id);
-    if (it == impl_->by_user.end()) return;
-    for (const auto& e : it->second)
-      if (auto s = e.socket.lock()) targets.push_back(std::move(s));
-  }
-  for (auto& s : targets) {
+  for (auto& s : impl_->sockets_of(user_id, {})) {
     auto ex = s->executor();
     net::post(ex, [s = std::move(s)] { s->close_blocked(); });
   }
 }
 
 void Hub::disconnect_client(const std::string& user_id, const std::string& client_id) {
-  std::vector<std::shared_ptr<Socket>> targets;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    auto it = impl_->by_user.find(user_id);
-    if (it == impl_->by_user.end()) return;
-    for (const auto& e : it->second)
-      if (e.client == client_id)
-        if (auto s = e.socket.lock()) targets.push_back(std::move(s));
-  }
-  for (auto& s : targets) {
+  for (auto& s : impl_->sockets_of(user_id, {client_id})) {
     auto ex = s->executor();
     net::post(ex, [s = std::move(s)] {
       s->close_after_queue(bws::close_reason(bws::close_code::policy_error, "client removed"));

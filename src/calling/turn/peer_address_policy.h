@@ -34,7 +34,8 @@ class PeerAddressPolicy {
  private:
   bool is_relay_address(const boost::asio::ip::address& address) const;
   bool is_other_host_address(const boost::asio::ip::address& address) const;
-  bool range_allowed(const boost::asio::ip::address& address) const;  // the special-purpose ranges only
+  // The special-purpose ranges only; `address` already unmapped (no IPv4-mapped IPv6).
+  bool range_allowed(const boost::asio::ip::address& address) const;
 
   bool allow_loopback_;
   std::vector<boost::asio::ip::address> relay_addresses_;
